@@ -1,0 +1,38 @@
+#pragma once
+// Every exception tapegrad throws derives from tapegrad::Error, so one catch covers them all,
+// and the subclasses let a caller (or a test) tell a shape problem from a tape problem.
+#include <stdexcept>
+#include <string>
+
+namespace tapegrad {
+
+class Error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Incompatible shapes: the message names the op and every shape involved.
+class ShapeError : public Error {
+  public:
+    using Error::Error;
+};
+
+// float32 and float64 mixed without a conversion, or an op that does not take the dtype.
+class DtypeError : public Error {
+  public:
+    using Error::Error;
+};
+
+// Misuse of a tape: a tensor from an ended tape, backward twice, a loss not on this tape.
+class TapeError : public Error {
+  public:
+    using Error::Error;
+};
+
+// An argument outside its domain (an axis that does not exist, an index out of range).
+class ValueError : public Error {
+  public:
+    using Error::Error;
+};
+
+}  // namespace tapegrad

@@ -1,0 +1,53 @@
+#pragma once
+// Gradient checks: the tape's gradient against central differences, in float64, element by
+// element, with a report that names the worst element.
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "tapegrad/autodiff/tensor.hpp"
+
+namespace tapegrad {
+
+struct GradcheckOptions {
+    double eps = 1e-6;   // step of the central difference (PyTorch's default)
+    double atol = 1e-5;  // pass when |analytic - numeric| <= atol + rtol·|numeric|
+    double rtol = 1e-3;
+    // Outputs with more elements than this are checked through random projections
+    // (d(v·f)/dx for random v) instead of the full Jacobian, row by row.
+    std::size_t max_full_outputs = 64;
+    int projections = 2;
+    std::uint64_t seed = 0;  // of the projection vectors
+};
+
+struct GradcheckReport {
+    bool passed = true;
+    std::size_t checked = 0;   // (output, input element) pairs compared
+    double max_abs_error = 0;  // max |analytic - numeric|
+    double max_rel_error = 0;  // max |analytic - numeric| / |numeric| where |numeric| > atol
+    // The worst pair: the one furthest beyond its tolerance (largest error / tolerance).
+    std::size_t worst_input = 0;
+    Shape worst_index;         // element of that input
+    std::string worst_output;  // "[2, 1]" of the output, or "projection 0"
+    double worst_analytic = 0;
+    double worst_numeric = 0;
+    bool projected = false;
+    std::string to_string() const;
+    explicit operator bool() const { return passed; }
+};
+std::ostream& operator<<(std::ostream& os, const GradcheckReport& r);
+
+using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+// Checks d f(inputs) / d inputs. The inputs are copied to float64 leaves; the caller's
+// tensors are not changed. f must compute in float64 from what it is given.
+GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                          const GradcheckOptions& options = {});
+GradcheckReport gradcheck(const std::function<Tensor(const Tensor&)>& f,
+                          const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
+GradcheckReport gradcheck(const std::function<Tensor(const Tensor&, const Tensor&)>& f,
+                          const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
+
+}  // namespace tapegrad

@@ -1,0 +1,177 @@
+#include "tapegrad/autodiff/gradcheck.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+
+#include "tapegrad/autodiff/creation.hpp"
+#include "tapegrad/autodiff/ops.hpp"
+#include "tapegrad/autodiff/tape.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+Shape unravel(std::size_t flat, const Shape& shape) {
+    Shape idx(shape.size());
+    for (std::size_t d = shape.size(); d-- > 0;) {
+        idx[d] = flat % shape[d];
+        flat /= shape[d];
+    }
+    return idx;
+}
+
+// The function's value as float64, whatever f returned; f must keep to float64.
+xt::xarray<double> evaluate(const GradcheckFn& f, const std::vector<Tensor>& xs) {
+    NoGrad no_grad;
+    Tensor y = f(xs);
+    if (!y.defined()) throw Error("gradcheck: the function returned an undefined tensor");
+    if (y.dtype() != f64) {
+        throw DtypeError(
+            "gradcheck: the function returned float32; gradient checks need float64 "
+            "all the way (convert parameters with .to(f64))");
+    }
+    return y.value<double>();
+}
+
+struct Checker {
+    const GradcheckOptions& opt;
+    GradcheckReport report;
+    double worst_ratio = -1;
+
+    void compare(double analytic, double numeric, std::size_t input, const Shape& index,
+                 const std::string& output) {
+        ++report.checked;
+        const double err = std::abs(analytic - numeric);
+        const double tol = opt.atol + opt.rtol * std::abs(numeric);
+        // NaN on either side is a failure unless both are NaN at the same place.
+        const bool both_nan = std::isnan(analytic) && std::isnan(numeric);
+        const bool ok = both_nan || err <= tol;
+        const double ratio = both_nan ? 0 : (std::isnan(err) ? INFINITY : err / tol);
+        if (!both_nan) {
+            report.max_abs_error = std::max(report.max_abs_error, std::isnan(err) ? INFINITY : err);
+            if (std::abs(numeric) > opt.atol)
+                report.max_rel_error = std::max(report.max_rel_error, err / std::abs(numeric));
+        }
+        if (!ok) report.passed = false;
+        if (ratio > worst_ratio) {
+            worst_ratio = ratio;
+            report.worst_input = input;
+            report.worst_index = index;
+            report.worst_output = output;
+            report.worst_analytic = analytic;
+            report.worst_numeric = numeric;
+        }
+    }
+};
+
+}  // namespace
+
+GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                          const GradcheckOptions& opt) {
+    if (inputs.empty()) throw ValueError("gradcheck: needs at least one input");
+    // Fresh float64 leaves: the caller's tensors stay as they were.
+    std::vector<Tensor> xs;
+    for (const auto& t : inputs) {
+        Tensor x = t.dtype() == f64 ? t.detach() : t.to(f64).detach();
+        x.requires_grad_();
+        xs.push_back(x);
+    }
+    const xt::xarray<double> y0 = evaluate(f, xs);
+    const std::size_t ny = y0.size();
+    const bool project = ny > opt.max_full_outputs;
+    const std::size_t rows = project ? static_cast<std::size_t>(opt.projections) : ny;
+
+    // Seeds: one-hot rows of the Jacobian, or random projection vectors.
+    std::vector<xt::xarray<double>> seeds;
+    Generator gen(opt.seed);
+    for (std::size_t r = 0; r < rows; ++r) {
+        xt::xarray<double> s = xt::zeros<double>(y0.shape());
+        if (project) {
+            for (auto& v : s) v = gen.normal();
+        } else {
+            s.data()[r] = 1.0;
+        }
+        seeds.push_back(std::move(s));
+    }
+
+    // Analytic: one backward pass per seed over one persistent tape.
+    std::vector<std::vector<xt::xarray<double>>> analytic(rows);
+    {
+        Tape tape({.persistent = true});
+        Tensor y = f(xs);
+        if (y.dtype() != f64) evaluate(f, xs);  // throws the float64 message
+        for (std::size_t r = 0; r < rows; ++r) {
+            auto grads =
+                y.requires_grad() ? tape.gradient(y, xs, Tensor(seeds[r])) : std::vector<Tensor>{};
+            for (std::size_t i = 0; i < xs.size(); ++i) {
+                analytic[r].push_back(grads.empty()
+                                          ? xt::xarray<double>(xt::zeros<double>(xs[i].shape()))
+                                          : grads[i].value<double>());
+            }
+        }
+    }
+
+    // Numeric: central differences, one input element at a time.
+    Checker check{opt, {}};
+    check.report.projected = project;
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+        auto& x = xs[i].impl()->value;
+        auto& xv = std::get<2>(x);
+        for (std::size_t e = 0; e < xv.size(); ++e) {
+            const double orig = xv.data()[e];
+            xv.data()[e] = orig + opt.eps;
+            const auto yp = evaluate(f, xs);
+            xv.data()[e] = orig - opt.eps;
+            const auto ym = evaluate(f, xs);
+            xv.data()[e] = orig;
+            const Shape index = unravel(e, xv.shape());
+            for (std::size_t r = 0; r < rows; ++r) {
+                double numeric = 0;
+                for (std::size_t o = 0; o < ny; ++o)
+                    numeric += seeds[r].data()[o] * (yp.data()[o] - ym.data()[o]);
+                numeric /= 2 * opt.eps;
+                const std::string out =
+                    project ? "projection " + std::to_string(r) : shape_str(unravel(r, y0.shape()));
+                check.compare(analytic[r][i].data()[e], numeric, i, index, out);
+            }
+        }
+    }
+    return check.report;
+}
+
+GradcheckReport gradcheck(const std::function<Tensor(const Tensor&)>& f,
+                          const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
+    if (inputs.size() != 1) {
+        throw ValueError("gradcheck: a function of one tensor needs one input, got " +
+                         std::to_string(inputs.size()));
+    }
+    return gradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0]); }, inputs, options);
+}
+
+GradcheckReport gradcheck(const std::function<Tensor(const Tensor&, const Tensor&)>& f,
+                          const std::vector<Tensor>& inputs, const GradcheckOptions& options) {
+    if (inputs.size() != 2) {
+        throw ValueError("gradcheck: a function of two tensors needs two inputs, got " +
+                         std::to_string(inputs.size()));
+    }
+    return gradcheck([&](const std::vector<Tensor>& xs) { return f(xs[0], xs[1]); }, inputs,
+                     options);
+}
+
+std::string GradcheckReport::to_string() const {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "gradcheck %s: %zu comparisons%s, max abs error %.3g, max rel error %.3g; "
+                  "worst: input %zu element %s, output %s: analytic %.10g, numeric %.10g",
+                  passed ? "passed" : "FAILED", checked, projected ? " (random projections)" : "",
+                  max_abs_error, max_rel_error, worst_input, shape_str(worst_index).c_str(),
+                  worst_output.c_str(), worst_analytic, worst_numeric);
+    return buf;
+}
+
+std::ostream& operator<<(std::ostream& os, const GradcheckReport& r) {
+    return os << r.to_string();
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,269 @@
+// Elementwise functions of one tensor: value and local derivative side by side.
+// g is the gradient arriving at the result.
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xoperation.hpp>
+
+#include "tapegrad/autodiff/op.hpp"
+#include "tapegrad/autodiff/ops.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+struct Square {
+    static constexpr OpInfo info{"square", "∂out/∂x = 2x"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return *in[0] * *in[0];
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() * T(2) * c.in(0));
+    }
+};
+
+struct Sqrt {
+    static constexpr OpInfo info{"sqrt", "∂out/∂x = 1/(2·sqrt(x))"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return xt::sqrt(*in[0]);
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() / (T(2) * c.out()));
+    }
+};
+
+struct Exp {
+    static constexpr OpInfo info{"exp", "∂out/∂x = exp(x) = out"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return xt::exp(*in[0]);
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() * c.out());
+    }
+};
+
+struct Log {
+    static constexpr OpInfo info{"log", "∂out/∂x = 1/x"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return xt::log(*in[0]);  // NaN for x < 0, -inf at 0: IEEE, as NumPy
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() / c.in(0));
+    }
+};
+
+struct Abs {
+    static constexpr OpInfo info{"abs", "∂out/∂x = sign(x) (0 at x = 0)"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return xt::abs(*in[0]);
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() * xt::sign(c.in(0)));
+    }
+};
+
+struct Sin {
+    static constexpr OpInfo info{"sin", "∂out/∂x = cos(x)"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return xt::sin(*in[0]);
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() * xt::cos(c.in(0)));
+    }
+};
+
+struct Cos {
+    static constexpr OpInfo info{"cos", "∂out/∂x = -sin(x)"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return xt::cos(*in[0]);
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, -c.grad() * xt::sin(c.in(0)));
+    }
+};
+
+struct Tanh {
+    static constexpr OpInfo info{"tanh", "∂out/∂x = 1 - tanh²(x) = 1 - out²"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return xt::tanh(*in[0]);
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() * (T(1) - c.out() * c.out()));
+    }
+};
+
+struct Sigmoid {
+    static constexpr OpInfo info{"sigmoid", "∂out/∂x = σ(x)(1 - σ(x)) = out(1 - out)"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        // exp(-x) overflows to inf for very negative x, and 1/(1+inf) = 0: no NaN.
+        return T(1) / (T(1) + xt::exp(-*in[0]));
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() * c.out() * (T(1) - c.out()));
+    }
+};
+
+struct Relu {
+    static constexpr OpInfo info{"relu", "∂out/∂x = [x > 0]"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return xt::maximum(*in[0], T(0));
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, xt::where(c.in(0) > T(0), c.grad(), T(0)));
+    }
+};
+
+struct LeakyRelu {
+    static constexpr OpInfo info{"leaky_relu", "∂out/∂x = 1 if x > 0 else slope"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
+        const T s = static_cast<T>(args.s0);
+        return xt::where(*in[0] > T(0), *in[0], s * *in[0]);
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        const T s = static_cast<T>(c.scalar(0));
+        c.accumulate(0, c.grad() * xt::where(c.in(0) > T(0), T(1), s));
+    }
+};
+
+struct Elu {
+    static constexpr OpInfo info{"elu", "∂out/∂x = 1 if x > 0 else α·exp(x) = out + α"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
+        const T alpha = static_cast<T>(args.s0);
+        return xt::where(*in[0] > T(0), *in[0], alpha * (xt::exp(*in[0]) - T(1)));
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        const T alpha = static_cast<T>(c.scalar(0));
+        c.accumulate(0, c.grad() * xt::where(c.in(0) > T(0), T(1), c.out() + alpha));
+    }
+};
+
+struct Softplus {
+    static constexpr OpInfo info{"softplus", "∂out/∂x = σ(βx) (1 where βx > threshold)"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
+        const T beta = static_cast<T>(args.s0), thr = static_cast<T>(args.s1);
+        // log1p(exp(βx))/β, stable: above the threshold the result is x to rounding.
+        return xt::where(beta * *in[0] > thr, *in[0],
+                         xt::log1p(xt::exp(xt::minimum(beta * *in[0], thr))) / beta);
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        const T beta = static_cast<T>(c.scalar(0)), thr = static_cast<T>(c.scalar(1));
+        const auto bx = beta * c.in(0);
+        c.accumulate(0, c.grad() * xt::where(bx > thr, T(1), T(1) / (T(1) + xt::exp(-bx))));
+    }
+};
+
+struct Gelu {
+    static constexpr OpInfo info{"gelu", "out = x·Φ(x); ∂out/∂x = Φ(x) + x·φ(x)"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        const T r = static_cast<T>(1.0 / std::numbers::sqrt2);
+        return *in[0] * T(0.5) * (T(1) + xt::erf(*in[0] * r));
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        const T r = static_cast<T>(1.0 / std::numbers::sqrt2);
+        const T k = static_cast<T>(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+        const auto& x = c.in(0);
+        c.accumulate(
+            0, c.grad() * (T(0.5) * (T(1) + xt::erf(x * r)) + x * k * xt::exp(T(-0.5) * x * x)));
+    }
+};
+
+struct Clamp {
+    static constexpr OpInfo info{"clamp", "∂out/∂x = [min ≤ x ≤ max]"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
+        const T lo = static_cast<T>(args.s0), hi = static_cast<T>(args.s1);
+        return xt::minimum(xt::maximum(*in[0], lo), hi);
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        const T lo = static_cast<T>(c.scalar(0)), hi = static_cast<T>(c.scalar(1));
+        const auto& x = c.in(0);
+        c.accumulate(0, xt::where(x >= lo && x <= hi, c.grad(), T(0)));
+    }
+};
+
+}  // namespace
+
+Tensor square(const Tensor& a) {
+    return apply<Square>({&a});
+}
+Tensor sqrt(const Tensor& a) {
+    return apply<Sqrt>({&a});
+}
+Tensor exp(const Tensor& a) {
+    return apply<Exp>({&a});
+}
+Tensor log(const Tensor& a) {
+    return apply<Log>({&a});
+}
+Tensor abs(const Tensor& a) {
+    return apply<Abs>({&a});
+}
+Tensor sin(const Tensor& a) {
+    return apply<Sin>({&a});
+}
+Tensor cos(const Tensor& a) {
+    return apply<Cos>({&a});
+}
+Tensor tanh(const Tensor& a) {
+    return apply<Tanh>({&a});
+}
+Tensor sigmoid(const Tensor& a) {
+    return apply<Sigmoid>({&a});
+}
+Tensor relu(const Tensor& a) {
+    return apply<Relu>({&a});
+}
+Tensor leaky_relu(const Tensor& a, double negative_slope) {
+    return apply<LeakyRelu>({&a}, {.s0 = negative_slope});
+}
+Tensor elu(const Tensor& a, double alpha) {
+    return apply<Elu>({&a}, {.s0 = alpha});
+}
+Tensor softplus(const Tensor& a, double beta, double threshold) {
+    if (!(beta > 0)) throw ValueError("softplus: beta must be > 0, got " + std::to_string(beta));
+    return apply<Softplus>({&a}, {.s0 = beta, .s1 = threshold});
+}
+Tensor gelu(const Tensor& a) {
+    return apply<Gelu>({&a});
+}
+Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max) {
+    const double lo = min.value_or(-std::numeric_limits<double>::infinity());
+    const double hi = max.value_or(std::numeric_limits<double>::infinity());
+    if (lo > hi) {
+        throw ValueError("clamp: min " + std::to_string(lo) + " is greater than max " +
+                         std::to_string(hi));
+    }
+    return apply<Clamp>({&a}, {.s0 = lo, .s1 = hi});
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tapegrad needs, only those that are missing. Through sudo when
+# not root. The one list of build dependencies lives here.
+set -euo pipefail
+
+packages=(
+  cmake make g++ ccache pkg-config
+  xtensor-dev xtl-dev libxsimd-dev   # arrays and SIMD
+  libopenblas-dev                    # matrix products (cblas_sgemm / cblas_dgemm)
+  catch2                             # tests (v2)
+)
+# Extra groups, asked for by name: ./install-deps.sh graphviz torch
+for extra in "$@"; do
+  case "$extra" in
+    graphviz) packages+=(graphviz) ;;
+    torch) packages+=(python3-torch python3-numpy) ;;
+    *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

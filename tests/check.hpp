@@ -1,0 +1,62 @@
+#pragma once
+// Helpers shared by the tests: gradient-check assertions and seeded inputs.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <tapegrad/autodiff/autodiff.hpp>
+#include <utility>
+
+namespace tg = tapegrad;
+
+// A gradcheck that must pass; on failure the report (worst element) is printed.
+#define REQUIRE_GRADCHECK(...)                           \
+    do {                                                 \
+        const auto report_ = tg::gradcheck(__VA_ARGS__); \
+        INFO(report_.to_string());                       \
+        REQUIRE(report_.passed);                         \
+        REQUIRE(report_.checked > 0);                    \
+    } while (0)
+
+namespace testing {
+
+// Standard-normal float64 values.
+inline tg::Tensor normal(const tg::Shape& s, std::uint64_t seed) {
+    return tg::randn(s, seed, tg::f64);
+}
+
+// Values with |x| >= margin: kinks (relu, abs at 0) are at least that far away, beyond eps.
+inline tg::Tensor away_from_zero(const tg::Shape& s, std::uint64_t seed, double margin = 0.2) {
+    tg::Tensor t = tg::randn(s, seed, tg::f64);
+    for (auto& v : t.mutable_value<double>()) v = (v < 0 ? -1 : 1) * (margin + std::abs(v));
+    return t;
+}
+
+// Values in [low, high): for functions defined on a part of the line (log, sqrt).
+inline tg::Tensor in_range(const tg::Shape& s, std::uint64_t seed, double low, double high) {
+    return tg::uniform(s, low, high, seed, tg::f64);
+}
+
+inline tg::Shape random_shape(tg::Generator& g, std::size_t max_rank = 3,
+                              std::size_t max_extent = 4) {
+    tg::Shape s(g.below(max_rank + 1));
+    for (auto& e : s) e = 1 + g.below(max_extent);
+    return s;
+}
+
+// Two shapes that broadcast together: b drops some leading axes of a and has 1 in others.
+inline std::pair<tg::Shape, tg::Shape> random_broadcast_pair(tg::Generator& g) {
+    tg::Shape a = random_shape(g);
+    tg::Shape b(a.begin() + static_cast<std::ptrdiff_t>(g.below(a.size() + 1)), a.end());
+    for (auto& e : b)
+        if (g.below(3) == 0) e = 1;
+    if (g.below(2) == 0) std::swap(a, b);
+    return {a, b};
+}
+
+// The fixed broadcasting cases every binary op is checked on, beside the random ones.
+inline std::vector<std::pair<tg::Shape, tg::Shape>> broadcast_cases() {
+    return {{{}, {}},      {{3}, {3}},          {{2, 3}, {2, 3}},      {{2, 3}, {3}},
+            {{3}, {2, 3}}, {{2, 3}, {1, 3}},    {{2, 1}, {1, 3}},      {{2, 3}, {}},
+            {{}, {2, 3}},  {{4, 2, 3}, {2, 1}}, {{1, 2, 1}, {3, 1, 4}}};
+}
+
+}  // namespace testing

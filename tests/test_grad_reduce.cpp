@@ -1,0 +1,117 @@
+// Finite-difference gradient checks (float64) of the reductions, over all elements and over
+// every subset of axes of a rank-3 tensor, with and without keepdims; softmax family.
+#include "check.hpp"
+
+using namespace testing;
+
+namespace {
+
+using Reduce = tg::Tensor (*)(const tg::Tensor&, const tg::Axes&, bool);
+
+// Every non-empty subset of the axes of a [2, 3, 4] tensor, including negative spellings.
+const std::vector<tg::Axes> kAxes = {{0}, {1}, {2}, {-1}, {0, 1}, {0, 2}, {1, -1}, {0, 1, 2}};
+
+void check_reduce(Reduce f, std::uint64_t seed) {
+    for (const auto& axes : kAxes) {
+        for (bool keep : {false, true}) {
+            INFO("axes " << axes.size() << " first " << axes[0] << " keepdims " << keep);
+            REQUIRE_GRADCHECK([&](const tg::Tensor& x) { return f(x, axes, keep); },
+                              {normal({2, 3, 4}, ++seed)});
+        }
+    }
+    tg::Generator g(seed);
+    for (int i = 0; i < 4; ++i) {
+        tg::Shape s = random_shape(g);
+        if (s.empty()) continue;
+        const tg::Axes axes{static_cast<std::int64_t>(g.below(s.size()))};
+        INFO("random shape " << tg::shape_str(s) << " axis " << axes[0]);
+        REQUIRE_GRADCHECK([&](const tg::Tensor& x) { return f(x, axes, false); },
+                          {normal(s, ++seed)});
+    }
+}
+
+}  // namespace
+
+TEST_CASE("gradcheck sum") {
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::sum(x); }, {normal({3, 4}, 1)});
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::sum(x); }, {normal({}, 2)});
+    check_reduce([](const tg::Tensor& x, const tg::Axes& a, bool k) { return tg::sum(x, a, k); },
+                 10);
+}
+
+TEST_CASE("gradcheck mean") {
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::mean(x); }, {normal({3, 4}, 3)});
+    check_reduce([](const tg::Tensor& x, const tg::Axes& a, bool k) { return tg::mean(x, a, k); },
+                 20);
+}
+
+TEST_CASE("gradcheck max") {
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::max(x); }, {normal({3, 4}, 4)});
+    check_reduce([](const tg::Tensor& x, const tg::Axes& a, bool k) { return tg::max(x, a, k); },
+                 30);
+}
+
+TEST_CASE("gradcheck min") {
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::min(x); }, {normal({3, 4}, 5)});
+    check_reduce([](const tg::Tensor& x, const tg::Axes& a, bool k) { return tg::min(x, a, k); },
+                 40);
+}
+
+TEST_CASE("gradcheck logsumexp") {
+    check_reduce(
+        [](const tg::Tensor& x, const tg::Axes& a, bool k) { return tg::logsumexp(x, a, k); }, 50);
+}
+
+TEST_CASE("gradcheck softmax") {
+    for (std::int64_t axis : {0, 1, -1}) {
+        INFO("axis " << axis);
+        REQUIRE_GRADCHECK([axis](const tg::Tensor& x) { return tg::softmax(x, axis); },
+                          {normal({3, 4}, 60 + axis)});
+    }
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::softmax(x, 1); },
+                      {normal({2, 3, 2}, 65)});
+}
+
+TEST_CASE("gradcheck log_softmax") {
+    for (std::int64_t axis : {0, 1, -1}) {
+        INFO("axis " << axis);
+        REQUIRE_GRADCHECK([axis](const tg::Tensor& x) { return tg::log_softmax(x, axis); },
+                          {normal({3, 4}, 70 + axis)});
+    }
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::log_softmax(x, 1); },
+                      {normal({2, 3, 2}, 75)});
+}
+
+TEST_CASE("reduction values and shapes") {
+    const auto x = tg::tensor({{1, 5, 3}, {4, 2, 6}}, tg::f64);
+    CHECK(tg::sum(x).item() == 21);
+    CHECK(tg::mean(x).item() == 3.5);
+    CHECK(tg::max(x).item() == 6);
+    CHECK(tg::min(x).item() == 1);
+    CHECK(xt::allclose(tg::sum(x, {0}).value<double>(), xt::xarray<double>{5, 7, 9}));
+    CHECK(tg::sum(x, {1}, true).shape() == tg::Shape{2, 1});
+    CHECK(tg::sum(x, {0, 1}).shape() == tg::Shape{});
+    CHECK(xt::allclose(tg::max(x, {1}).value<double>(), xt::xarray<double>{5, 6}));
+    CHECK(xt::allclose(tg::min(x, {0}).value<double>(), xt::xarray<double>{1, 2, 3}));
+    CHECK(tg::logsumexp(x, {1}).value<double>()(0) ==
+          Approx(std::log(std::exp(1.0) + std::exp(5.0) + std::exp(3.0))));
+}
+
+TEST_CASE("softmax family is stable for large logits") {
+    const auto x = tg::tensor({{1000.0, 1001.0, 999.0}, {-1000.0, -1000.0, -1000.0}}, tg::f64);
+    const auto p = tg::softmax(x, 1).value<double>();
+    CHECK(xt::all(xt::isfinite(p)));
+    CHECK(p(1, 0) == Approx(1.0 / 3));
+    CHECK(xt::allclose(xt::sum(p, {1}), xt::xarray<double>{1, 1}));
+    const auto lp = tg::log_softmax(x, 1).value<double>();
+    CHECK(lp(0, 1) == Approx(-std::log(1 + std::exp(-1.0) + std::exp(-2.0))));
+    const auto lse = tg::logsumexp(x, {1}).value<double>();
+    CHECK(lse(0) == Approx(1001.0 + std::log(1 + std::exp(-1.0) + std::exp(-2.0))));
+}
+
+TEST_CASE("max splits the gradient between tied maxima") {
+    auto x = tg::tensor({3.0, 1.0, 3.0}, tg::f64).requires_grad_();
+    tg::Tape tape;
+    tape.backward(tg::max(x));
+    CHECK(xt::allclose(x.grad().value<double>(), xt::xarray<double>{0.5, 0.0, 0.5}));
+}

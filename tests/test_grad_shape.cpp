@@ -1,0 +1,115 @@
+// Finite-difference gradient checks (float64) of the shape ops.
+#include "check.hpp"
+
+using namespace testing;
+
+// A projection by fixed weights makes every output element matter differently, so a
+// gradient routed to the wrong place cannot pass.
+namespace {
+tg::Tensor weighted_sum(const tg::Tensor& y) {
+    const auto n = static_cast<double>(y.numel());
+    return tg::sum(y * tg::reshape(tg::arange(1.0, 1.0 + n, 1.0, tg::f64), y.shape()));
+}
+}  // namespace
+
+TEST_CASE("gradcheck reshape") {
+    REQUIRE_GRADCHECK(
+        [](const tg::Tensor& x) {
+            return tg::reshape(x, {3, 4});
+        },
+        {normal({2, 6}, 1)});
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::reshape(x, {24}); },
+                      {normal({2, 3, 4}, 2)});
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::reshape(x, {}); }, {normal({1, 1}, 3)});
+}
+
+TEST_CASE("gradcheck transpose and permute") {
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::transpose(x); }, {normal({2, 3}, 4)});
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::transpose(x); }, {normal({2, 3, 4}, 5)});
+    REQUIRE_GRADCHECK(
+        [](const tg::Tensor& x) {
+            return tg::permute(x, {1, 2, 0});
+        },
+        {normal({2, 3, 4}, 6)});
+    REQUIRE_GRADCHECK(
+        [](const tg::Tensor& x) {
+            return tg::permute(x, {-1, 0, 1});
+        },
+        {normal({2, 3, 4}, 7)});
+}
+
+TEST_CASE("gradcheck broadcast_to") {
+    REQUIRE_GRADCHECK(
+        [](const tg::Tensor& x) {
+            return weighted_sum(tg::broadcast_to(x, {4, 3}));
+        },
+        {normal({3}, 8)});
+    REQUIRE_GRADCHECK(
+        [](const tg::Tensor& x) {
+            return weighted_sum(tg::broadcast_to(x, {2, 3, 4}));
+        },
+        {normal({3, 1}, 9)});
+    REQUIRE_GRADCHECK(
+        [](const tg::Tensor& x) {
+            return tg::broadcast_to(x, {2, 2});
+        },
+        {normal({}, 10)});
+}
+
+TEST_CASE("gradcheck concat") {
+    for (std::int64_t axis : {0, 1, -1}) {
+        INFO("axis " << axis);
+        REQUIRE_GRADCHECK(
+            [axis](const tg::Tensor& a, const tg::Tensor& b) {
+                return tg::concat({a, b, a}, axis);
+            },
+            {normal({2, 3}, 11), normal(axis == 0 ? tg::Shape{1, 3} : tg::Shape{2, 2}, 12)});
+    }
+}
+
+TEST_CASE("gradcheck stack") {
+    for (std::int64_t axis : {0, 1, 2, -1}) {
+        INFO("axis " << axis);
+        REQUIRE_GRADCHECK(
+            [axis](const tg::Tensor& a, const tg::Tensor& b) {
+                return tg::stack({a, b}, axis);
+            },
+            {normal({2, 3}, 13), normal({2, 3}, 14)});
+    }
+}
+
+TEST_CASE("gradcheck slice_rows") {
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::slice_rows(x, 1, 3); },
+                      {normal({4, 3}, 15)});
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return weighted_sum(tg::slice_rows(x, 0, 2)); },
+                      {normal({3, 2, 2}, 16)});
+    REQUIRE_GRADCHECK([](const tg::Tensor& x) { return tg::slice_rows(x, 2, 5); },
+                      {normal({5}, 17)});
+}
+
+TEST_CASE("gradcheck gather_rows (with repeated rows)") {
+    REQUIRE_GRADCHECK(
+        [](const tg::Tensor& x) {
+            return tg::gather_rows(x, {2, 0, 2, 3});
+        },
+        {normal({4, 3}, 18)});
+    REQUIRE_GRADCHECK(
+        [](const tg::Tensor& x) {
+            return weighted_sum(tg::gather_rows(x, {1, 1}));
+        },
+        {normal({3}, 19)});
+}
+
+TEST_CASE("shape op values") {
+    const auto x = tg::tensor({{1, 2, 3}, {4, 5, 6}}, tg::f64);
+    CHECK(
+        xt::allclose(tg::transpose(x).value<double>(), xt::xarray<double>{{1, 4}, {2, 5}, {3, 6}}));
+    CHECK(xt::allclose(tg::concat({x, x}, 1).value<double>(),
+                       xt::xarray<double>{{1, 2, 3, 1, 2, 3}, {4, 5, 6, 4, 5, 6}}));
+    CHECK(tg::stack({x, x}, 1).shape() == tg::Shape{2, 2, 3});
+    CHECK(xt::allclose(tg::gather_rows(x, {1, 1, 0}).value<double>(),
+                       xt::xarray<double>{{4, 5, 6}, {4, 5, 6}, {1, 2, 3}}));
+    CHECK(xt::allclose(tg::slice_rows(x, 1, 2).value<double>(), xt::xarray<double>{{4, 5, 6}}));
+    CHECK(xt::allclose(tg::broadcast_to(tg::tensor({1, 2}, tg::f64), {2, 2}).value<double>(),
+                       xt::xarray<double>{{1, 2}, {1, 2}}));
+}

@@ -1,0 +1,134 @@
+// Finite-difference gradient checks (float64) of the elementwise functions, on several
+// shapes (scalar, vector, matrix, batch) and away from kinks where a function has one.
+#include "check.hpp"
+
+using namespace testing;
+
+namespace {
+
+const std::vector<tg::Shape> kShapes = {{}, {5}, {3, 4}, {2, 3, 2}};
+
+template <class F>
+void check_unary(F f, tg::Tensor (*make)(const tg::Shape&, std::uint64_t), std::uint64_t seed) {
+    for (const auto& s : kShapes) {
+        INFO("shape " << tg::shape_str(s));
+        REQUIRE_GRADCHECK(std::function<tg::Tensor(const tg::Tensor&)>(f), {make(s, ++seed)});
+    }
+}
+
+tg::Tensor positive(const tg::Shape& s, std::uint64_t seed) {
+    return in_range(s, seed, 0.3, 3.0);
+}
+tg::Tensor kinkless(const tg::Shape& s, std::uint64_t seed) {
+    return away_from_zero(s, seed);
+}
+tg::Tensor wide(const tg::Shape& s, std::uint64_t seed) {
+    tg::Tensor t = normal(s, seed);
+    t *= 3.0;
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("gradcheck square") {
+    check_unary([](const tg::Tensor& x) { return tg::square(x); }, normal, 100);
+}
+TEST_CASE("gradcheck sqrt") {
+    check_unary([](const tg::Tensor& x) { return tg::sqrt(x); }, positive, 110);
+}
+TEST_CASE("gradcheck exp") {
+    check_unary([](const tg::Tensor& x) { return tg::exp(x); }, normal, 120);
+}
+TEST_CASE("gradcheck log") {
+    check_unary([](const tg::Tensor& x) { return tg::log(x); }, positive, 130);
+}
+TEST_CASE("gradcheck abs") {
+    check_unary([](const tg::Tensor& x) { return tg::abs(x); }, kinkless, 140);
+}
+TEST_CASE("gradcheck sin") {
+    check_unary([](const tg::Tensor& x) { return tg::sin(x); }, wide, 150);
+}
+TEST_CASE("gradcheck cos") {
+    check_unary([](const tg::Tensor& x) { return tg::cos(x); }, wide, 160);
+}
+TEST_CASE("gradcheck tanh") {
+    check_unary([](const tg::Tensor& x) { return tg::tanh(x); }, wide, 170);
+}
+TEST_CASE("gradcheck sigmoid") {
+    check_unary([](const tg::Tensor& x) { return tg::sigmoid(x); }, wide, 180);
+}
+TEST_CASE("gradcheck relu") {
+    check_unary([](const tg::Tensor& x) { return tg::relu(x); }, kinkless, 190);
+}
+TEST_CASE("gradcheck leaky_relu") {
+    check_unary([](const tg::Tensor& x) { return tg::leaky_relu(x); }, kinkless, 200);
+    check_unary([](const tg::Tensor& x) { return tg::leaky_relu(x, 0.3); }, kinkless, 205);
+}
+TEST_CASE("gradcheck elu") {
+    check_unary([](const tg::Tensor& x) { return tg::elu(x); }, kinkless, 210);
+    check_unary([](const tg::Tensor& x) { return tg::elu(x, 0.5); }, kinkless, 215);
+}
+TEST_CASE("gradcheck softplus") {
+    check_unary([](const tg::Tensor& x) { return tg::softplus(x); }, wide, 220);
+    check_unary([](const tg::Tensor& x) { return tg::softplus(x, 2.0, 5.0); }, kinkless, 225);
+}
+TEST_CASE("gradcheck gelu") {
+    check_unary([](const tg::Tensor& x) { return tg::gelu(x); }, wide, 230);
+}
+TEST_CASE("gradcheck clamp") {
+    // Bounds at +-0.5; inputs kept 0.2 away from them.
+    auto make = [](const tg::Shape& s, std::uint64_t seed) {
+        tg::Tensor t = away_from_zero(s, seed);
+        for (auto& v : t.mutable_value<double>()) v += v > 0 ? 0.5 : -0.5;
+        for (auto& v : t.mutable_value<double>()) v = std::abs(v) < 1.0 ? v * 0.25 : v;
+        return t;
+    };
+    check_unary([](const tg::Tensor& x) { return tg::clamp(x, -0.5, 0.5); }, make, 240);
+    check_unary([](const tg::Tensor& x) { return tg::clamp(x, std::nullopt, 0.5); }, make, 245);
+    check_unary([](const tg::Tensor& x) { return tg::clamp(x, -0.5, std::nullopt); }, make, 248);
+}
+
+TEST_CASE("gradcheck to(f64) conversion") {
+    check_unary([](const tg::Tensor& x) { return x.to(tg::f64) * 2.0; }, normal, 250);
+}
+
+TEST_CASE("elementwise values match the standard library") {
+    const auto x = tg::tensor({-2.0, -0.5, 0.0, 0.5, 3.0}, tg::f64);
+    const auto& v = x.value<double>();
+    auto each = [&](const tg::Tensor& r, auto f) {
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            INFO("x = " << v(i));
+            CHECK(r.value<double>()(i) == Approx(f(v(i))).margin(1e-15));
+        }
+    };
+    each(tg::sigmoid(x), [](double t) { return 1 / (1 + std::exp(-t)); });
+    each(tg::tanh(x), [](double t) { return std::tanh(t); });
+    each(tg::relu(x), [](double t) { return t > 0 ? t : 0.0; });
+    each(tg::leaky_relu(x, 0.1), [](double t) { return t > 0 ? t : 0.1 * t; });
+    each(tg::elu(x), [](double t) { return t > 0 ? t : std::expm1(t); });
+    each(tg::softplus(x), [](double t) { return std::log1p(std::exp(t)); });
+    each(tg::gelu(x), [](double t) { return 0.5 * t * (1 + std::erf(t / std::sqrt(2.0))); });
+    each(tg::clamp(x, -1.0, 1.0), [](double t) { return std::clamp(t, -1.0, 1.0); });
+    each(tg::abs(x), [](double t) { return std::abs(t); });
+}
+
+TEST_CASE("stable functions stay finite at extreme inputs") {
+    const auto x = tg::tensor({-1000.0, 1000.0}, tg::f64);
+    CHECK(xt::allclose(tg::sigmoid(x).value<double>(), xt::xarray<double>{0.0, 1.0}));
+    CHECK(xt::allclose(tg::softplus(x).value<double>(), xt::xarray<double>{0.0, 1000.0}));
+}
+
+TEST_CASE("relu and abs have zero gradient at the kink") {
+    auto x = tg::tensor({0.0}, tg::f64).requires_grad_();
+    {
+        tg::Tape tape;
+        tape.backward(tg::sum(tg::relu(x) + tg::abs(x)));
+    }
+    CHECK(x.grad().value<double>()(0) == 0.0);
+}
+
+TEST_CASE("log of a negative number is NaN, as IEEE says") {
+    const auto y = tg::log(tg::tensor({-1.0, 0.0}, tg::f64));
+    CHECK(std::isnan(y.value<double>()(0)));
+    CHECK(std::isinf(y.value<double>()(1)));
+}
