@@ -198,7 +198,7 @@ void Tape::accumulate_into_grads() {
             }
             continue;
         }
-        impl.grad = std::make_shared<detail::TensorImpl>();
+        impl.grad = detail::new_impl();
         // Keep the tape's copy only when someone will read it (retain_grads); else move.
         if (options_.retain_grads) {
             impl.grad->value = g;
@@ -221,7 +221,7 @@ void Tape::backward(const Tensor& output, const Tensor& seed) {
 
 namespace {
 Tensor zeros_of(const Tensor& like) {
-    auto impl = std::make_shared<detail::TensorImpl>();
+    auto impl = detail::new_impl();
     if (like.dtype() == f32) {
         impl->value = xt::xarray<float>(xt::zeros<float>(like.shape()));
     } else {
@@ -258,7 +258,7 @@ Tensor Tape::slot_grad(std::int32_t slot) const {
         std::holds_alternative<std::monostate>(grads_[slot])) {
         return Tensor();
     }
-    auto impl = std::make_shared<detail::TensorImpl>();
+    auto impl = detail::new_impl();
     impl->value = grads_[slot];
     return Tensor(std::move(impl));
 }

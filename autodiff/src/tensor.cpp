@@ -137,7 +137,7 @@ void Tensor::zero_grad() {
 
 Tensor Tensor::detach() const {
     auto& impl = checked_impl();
-    auto r = std::make_shared<detail::TensorImpl>();
+    auto r = detail::new_impl();
     r->value = impl.value;
     r->name = impl.name;
     return Tensor(std::move(r));
@@ -159,7 +159,7 @@ Tensor cast_to(const Tensor& x) {
     Tape* tape = Tape::recording();
     if (tape && !x.requires_grad()) tape = nullptr;
     if (tape) tape->check_inputs(ins, ToDtype::info.name);
-    auto impl = std::make_shared<detail::TensorImpl>();
+    auto impl = detail::new_impl();
     impl->value.emplace<detail::variant_index<To>()>(xt::cast<To>(x.value<From>()));
     if (tape) tape->record(&cast_backward<From, To>, &ToDtype::info, ins, impl, 0, 0, {});
     return Tensor(std::move(impl));

@@ -136,7 +136,7 @@ Tensor apply_typed(std::span<const Tensor* const> inputs, const OpArgs& args, Ta
     for (const Tensor* t : inputs)
         values.push_back(&std::get<variant_index<T>()>(t->impl()->value));
     if (tape) tape->check_inputs(inputs, Op::info.name);
-    auto impl = std::make_shared<TensorImpl>();
+    auto impl = new_impl();
     impl->value.template emplace<variant_index<T>()>(Op::template forward<T>(values, args));
     if (tape) {
         tape->record(&run_backward<Op, T>, &Op::info, inputs, impl, args.s0, args.s1, args.ints);

@@ -36,6 +36,9 @@ struct TensorImpl {
     bool is_leaf = true;
 };
 
+// A new, empty tensor record (from a per-thread pool: ops make one each).
+std::shared_ptr<TensorImpl> new_impl();
+
 template <class T>
 constexpr std::size_t variant_index() {
     return std::is_same_v<T, float> ? 1 : 2;
@@ -113,7 +116,7 @@ std::string to_string(const Tensor& t);
 // ---- inline definitions ------------------------------------------------------------------
 
 template <class T>
-Tensor::Tensor(xt::xarray<T> value) : impl_(std::make_shared<detail::TensorImpl>()) {
+Tensor::Tensor(xt::xarray<T> value) : impl_(detail::new_impl()) {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
     impl_->value.template emplace<detail::variant_index<T>()>(std::move(value));
 }
