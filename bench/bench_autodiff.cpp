@@ -46,8 +46,9 @@ void overhead() {
         for (int i = 0; i < 100; ++i) y = y + b;
         tape.backward(y);
     });
-    std::printf("{\"bench\": \"overhead\", \"ns_add_fwd\": %.1f, \"ns_per_op_fwd_plus_bwd\": %.1f}\n",
-                fwd / kOps * 1e9, chain / 100 * 1e9);
+    std::printf(
+        "{\"bench\": \"overhead\", \"ns_add_fwd\": %.1f, \"ns_per_op_fwd_plus_bwd\": %.1f}\n",
+        fwd / kOps * 1e9, chain / 100 * 1e9);
 }
 
 void matmul(std::size_t n, tg::Dtype dtype) {
@@ -64,8 +65,10 @@ void matmul(std::size_t n, tg::Dtype dtype) {
     step();  // warm-up: BLAS buffers, page faults
     const double t = median_seconds(9, step);
     const double flops = 3.0 * 2.0 * static_cast<double>(n * n * n);
-    std::printf("{\"bench\": \"matmul\", \"n\": %zu, \"dtype\": \"%s\", \"threads\": %d, \"gflops\": %.1f}\n", n,
-                dtype == tg::f32 ? "f32" : "f64", tg::num_threads(), flops / t * 1e-9);
+    std::printf(
+        "{\"bench\": \"matmul\", \"n\": %zu, \"dtype\": \"%s\", \"threads\": %d, \"gflops\": "
+        "%.1f}\n",
+        n, dtype == tg::f32 ? "f32" : "f64", tg::num_threads(), flops / t * 1e-9);
 }
 
 }  // namespace
@@ -83,7 +86,9 @@ int main(int argc, char** argv) {
         } else if (arg == "overhead" || arg == "matmul" || arg == "all") {
             which = arg;
         } else {
-            std::fprintf(stderr, "usage: bench_autodiff [overhead|matmul|all] [--threads N] [--dtype f32|f64]\n");
+            std::fprintf(
+                stderr,
+                "usage: bench_autodiff [overhead|matmul|all] [--threads N] [--dtype f32|f64]\n");
             return 2;
         }
     }

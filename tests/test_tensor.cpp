@@ -16,6 +16,9 @@ TEST_CASE("creation functions give the shapes, dtypes and values asked for") {
     CHECK(tg::linspace(0.0, 1.0, 5, tg::f64).value<double>() ==
           xt::xarray<double>{0, 0.25, 0.5, 0.75, 1});
     CHECK(tg::tensor({{1, 2}, {3, 4}}).shape() == tg::Shape{2, 2});
+    CHECK(tg::tensor({{1}, {2}, {3}}).shape() == tg::Shape{3, 1});  // a column, not 1-D
+    CHECK(tg::tensor({{1, 2.5}}).shape() == tg::Shape{1, 2});
+    CHECK(tg::tensor({7}).shape() == tg::Shape{1});
     const auto a = tg::from_array(xt::xarray<double>{{1, 2, 3}});
     CHECK(a.dtype() == tg::f64);
     CHECK(a.numel() == 3);

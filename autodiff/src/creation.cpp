@@ -89,7 +89,7 @@ Tensor linspace(double start, double stop, std::size_t n, Dtype dtype) {
     });
 }
 
-Tensor tensor(std::initializer_list<double> values, Dtype dtype) {
+Tensor tensor(std::span<const double> values, Dtype dtype) {
     return make(dtype, [&](auto zero) {
         using T = decltype(zero);
         xt::xarray<T> a = xt::xarray<T>::from_shape({values.size()});

@@ -3,6 +3,7 @@
 // dtype of the array it is given.
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 
 #include "tapegrad/autodiff/random.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
@@ -23,8 +24,14 @@ template <class T>
 Tensor from_array(xt::xarray<T> a) {
     return Tensor(std::move(a));
 }
-// tensor({1, 2, 3}) and tensor({{1, 2}, {3, 4}}).
-Tensor tensor(std::initializer_list<double> values, Dtype dtype = f32);
+// tensor({1, 2, 3}) and tensor({{1, 2}, {3, 4}}); a column tensor({{1}, {2}}) is 2-D.
+// (The 1-D form takes an array so that a list of one-element lists is not ambiguous: C++
+// prefers the initializer_list conversion.)
+Tensor tensor(std::span<const double> values, Dtype dtype = f32);
+template <std::size_t N>
+Tensor tensor(const double (&values)[N], Dtype dtype = f32) {
+    return tensor(std::span<const double>(values, N), dtype);
+}
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, Dtype dtype = f32);
 
 // Standard normal, uniform [0, 1), and uniform [low, high) values from a generator.
