@@ -8,6 +8,7 @@ packages=(
   xtensor-dev xtl-dev libxsimd-dev   # arrays and SIMD
   libopenblas-dev                    # matrix products (cblas_sgemm / cblas_dgemm)
   catch2                             # tests (v2)
+  zlib1g-dev                         # .npz files (CRC-32, deflate), gzip-compressed data sets
 )
 # Extra groups, asked for by name: ./install-deps.sh graphviz torch
 for extra in "$@"; do

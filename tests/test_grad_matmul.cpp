@@ -56,3 +56,34 @@ TEST_CASE("matmul values match a hand computation in both dtypes") {
         }
     CHECK(worst < 1e-12);
 }
+
+TEST_CASE("gradcheck linear (x·Wᵀ + b) in its forms, small and through BLAS") {
+    using F3 = std::function<tg::Tensor(const std::vector<tg::Tensor>&)>;
+    const F3 with_bias = [](const std::vector<tg::Tensor>& v) {
+        return tg::linear(v[0], v[1], v[2]);
+    };
+    REQUIRE_GRADCHECK(with_bias, {normal({3, 4}, 21), normal({2, 4}, 22), normal({2}, 23)});
+    REQUIRE_GRADCHECK(with_bias, {normal({4}, 24), normal({3, 4}, 25), normal({3}, 26)});
+    REQUIRE_GRADCHECK(with_bias, {normal({2, 3, 4}, 27), normal({5, 4}, 28), normal({5}, 29)});
+    // 40x30x20 multiply-adds: BLAS with both transpose flags, checked by projections.
+    REQUIRE_GRADCHECK(with_bias, {normal({40, 30}, 30), normal({20, 30}, 31), normal({20}, 32)});
+    REQUIRE_GRADCHECK([](const tg::Tensor& x, const tg::Tensor& w) { return tg::linear(x, w); },
+                      {normal({3, 4}, 33), normal({2, 4}, 34)});
+    // Used twice: the gradient buffers accumulate (beta = 1) instead of being overwritten.
+    REQUIRE_GRADCHECK(
+        [](const std::vector<tg::Tensor>& v) {
+            return tg::linear(v[0], v[1], v[2]) * tg::linear(v[0] * 2.0, v[1], v[2]);
+        },
+        {normal({40, 30}, 35), normal({20, 30}, 36), normal({20}, 37)});
+}
+
+TEST_CASE("linear equals matmul with the transposed weight plus the bias") {
+    const auto x = normal({5, 3}, 40), w = normal({4, 3}, 41), b = normal({4}, 42);
+    const auto got = tg::linear(x, w, b).value<double>();
+    const auto want = (tg::matmul(x, tg::transpose(w)) + b).value<double>();
+    CHECK(xt::allclose(got, want, 1e-14, 1e-14));
+    CHECK_THROWS_WITH(tg::linear(normal({5, 2}, 43), w, b),
+                      Catch::Contains("linear: input [5, 2] has 2 features but weight [4, 3]"));
+    CHECK_THROWS_WITH(tg::linear(x, w, normal({3}, 44)),
+                      Catch::Contains("bias [3] does not match weight [4, 3]"));
+}

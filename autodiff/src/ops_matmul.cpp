@@ -1,5 +1,7 @@
 // Matrix products through BLAS. Every case is one row-major product A[M,K]·B[K,N]:
 // 2-D x 2-D as is, 2-D x 1-D with N = 1, and a batch [P,M,K] x [K,N] with M := P·M.
+#include <algorithm>
+
 #include "blas.hpp"
 #include "tapegrad/autodiff/op.hpp"
 #include "tapegrad/autodiff/ops.hpp"
@@ -46,7 +48,81 @@ struct Matmul {
     }
 };
 
+// The affine map of a Linear layer, x·Wᵀ + b, with W stored [out, in] as in PyTorch, so that
+// neither forward nor backward materialises Wᵀ. ints: [M, K, N]; the bias is input 2 if any.
+struct Linear {
+    static constexpr OpInfo info{"linear",
+                                 "out = x·Wᵀ + b; ∂/∂x = g·W, ∂/∂W = gᵀ·x, ∂/∂b = Σ_rows g"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
+        const auto m = static_cast<std::size_t>(args.ints[0]),
+                   k = static_cast<std::size_t>(args.ints[1]),
+                   n = static_cast<std::size_t>(args.ints[2]);
+        Shape s = in[0]->shape();
+        s.back() = n;
+        xt::xarray<T> out = xt::xarray<T>::from_shape(s);
+        T* o = out.data();
+        if (in.size() == 3) {
+            const T* b = in[2]->data();  // start from the bias, then add the product (beta = 1)
+            for (std::size_t i = 0; i < m; ++i) std::copy(b, b + n, o + i * n);
+        }
+        blas::gemm(false, true, m, n, k, T(1), in[0]->data(), in[1]->data(),
+                   in.size() == 3 ? T(1) : T(0), o);
+        return out;
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        const auto m = static_cast<std::size_t>(c.ints()[0]),
+                   k = static_cast<std::size_t>(c.ints()[1]),
+                   n = static_cast<std::size_t>(c.ints()[2]);
+        const T* g = c.grad().data();
+        if (c.needs(0)) {  // dx[M,K] = g[M,N]·W[N,K]
+            auto [dx, fresh] = c.grad_buffer(0);
+            blas::gemm(false, false, m, k, n, T(1), g, c.in(1).data(), fresh ? T(0) : T(1),
+                       dx->data());
+        }
+        if (c.needs(1)) {  // dW[N,K] = gᵀ[N,M]·x[M,K]
+            auto [dw, fresh] = c.grad_buffer(1);
+            blas::gemm(true, false, n, k, m, T(1), g, c.in(0).data(), fresh ? T(0) : T(1),
+                       dw->data());
+        }
+        if (c.n_in() == 3 && c.needs(2)) {        // db[N] = column sums of g (a hand loop: xt::sum
+            auto [db, fresh] = c.grad_buffer(2);  // over axis 0 is not vectorised)
+            T* d = db->data();
+            if (fresh) std::fill(d, d + n, T(0));
+            for (std::size_t i = 0; i < m; ++i) {
+                const T* gi = g + i * n;
+                for (std::size_t j = 0; j < n; ++j) d[j] += gi[j];
+            }
+        }
+    }
+};
+
 }  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    const Shape& sx = x.shape();
+    const Shape& sw = weight.shape();
+    if (sx.empty() || sx.size() > 3 || sw.size() != 2) {
+        throw ShapeError("linear: takes input [..., in] (1-D to 3-D) and weight [out, in]; got " +
+                         shape_str(sx) + " and " + shape_str(sw));
+    }
+    if (sx.back() != sw[1]) {
+        throw ShapeError("linear: input " + shape_str(sx) + " has " + std::to_string(sx.back()) +
+                         " features but weight " + shape_str(sw) + " expects " +
+                         std::to_string(sw[1]));
+    }
+    if (bias.defined() && (bias.dim() != 1 || bias.shape()[0] != sw[0])) {
+        throw ShapeError("linear: bias " + shape_str(bias.shape()) + " does not match weight " +
+                         shape_str(sw) + " (expected [" + std::to_string(sw[0]) + "])");
+    }
+    std::size_t m = 1;
+    for (std::size_t i = 0; i + 1 < sx.size(); ++i) m *= sx[i];
+    const std::int64_t ints[] = {static_cast<std::int64_t>(m), static_cast<std::int64_t>(sw[1]),
+                                 static_cast<std::int64_t>(sw[0])};
+    if (bias.defined()) return apply<Linear>({&x, &weight, &bias}, {.ints = ints});
+    return apply<Linear>({&x, &weight}, {.ints = ints});
+}
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
     const Shape& sa = a.shape();

@@ -35,4 +35,11 @@ class ValueError : public Error {
     using Error::Error;
 };
 
+// A file that cannot be read or written, or whose contents are not what they should be: the
+// message names the file and, where it applies, the entry, line or byte offset.
+class IoError : public Error {
+  public:
+    using Error::Error;
+};
+
 }  // namespace tapegrad

@@ -29,6 +29,7 @@ struct GradcheckReport {
     double max_rel_error = 0;  // max |analytic - numeric| / |numeric| where |numeric| > atol
     // The worst pair: the one furthest beyond its tolerance (largest error / tolerance).
     std::size_t worst_input = 0;
+    std::string worst_input_name;  // the parameter's name, when checking named parameters
     Shape worst_index;         // element of that input
     std::string worst_output;  // "[2, 1]" of the output, or "projection 0"
     double worst_analytic = 0;
@@ -49,5 +50,13 @@ GradcheckReport gradcheck(const std::function<Tensor(const Tensor&)>& f,
                           const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
 GradcheckReport gradcheck(const std::function<Tensor(const Tensor&, const Tensor&)>& f,
                           const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
+
+// Checks d loss() / d params for a scalar loss of existing float64 leaves (a model's
+// parameters: convert the model with .to(f64) first). Each element is moved by ±eps in place
+// and put back exactly; names, when given, label the worst element in the report.
+GradcheckReport gradcheck_params(const std::function<Tensor()>& loss,
+                                 const std::vector<Tensor>& params,
+                                 const GradcheckOptions& options = {},
+                                 const std::vector<std::string>& names = {});
 
 }  // namespace tapegrad

@@ -115,5 +115,8 @@ Tensor gather_rows(const Tensor& a, const std::vector<std::size_t>& indices);
 // ---- matrix products (ops_matmul.cpp), through BLAS ----
 // 2-D x 2-D, 2-D x 1-D, and a batch of matrices 3-D x 2-D.
 Tensor matmul(const Tensor& a, const Tensor& b);
+// x·Wᵀ + b for x [..., in] (1-D to 3-D), weight [out, in] (PyTorch's layout) and bias [out]
+// (or an undefined Tensor() for none): torch.nn.functional.linear, one BLAS call each way.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 }  // namespace tapegrad

@@ -1,0 +1,14 @@
+#pragma once
+// Everything of tapegrad's nn part in one include.
+#include "tapegrad/nn/activation.hpp"
+#include "tapegrad/nn/dropout.hpp"
+#include "tapegrad/nn/gradcheck.hpp"
+#include "tapegrad/nn/init.hpp"
+#include "tapegrad/nn/layer_norm.hpp"
+#include "tapegrad/nn/linear.hpp"
+#include "tapegrad/nn/loss.hpp"
+#include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/npz.hpp"
+#include "tapegrad/nn/sequential.hpp"
+#include "tapegrad/nn/serialize.hpp"
+#include "tapegrad/nn/state_dict.hpp"

@@ -1,0 +1,17 @@
+#pragma once
+// A model's weights to and from an .npz file, by name ("0.weight", "fc1.bias"): NumPy reads it
+// (numpy.load), and a PyTorch state_dict becomes one with
+//   np.savez("model.npz", **{k: v.detach().numpy() for k, v in model.state_dict().items()})
+#include <filesystem>
+
+#include "tapegrad/nn/module.hpp"
+
+namespace tapegrad::nn {
+
+// Atomic: written to a temporary beside the file, then renamed over it.
+void save(const Module& model, const std::filesystem::path& path);
+// Checks names, shapes and dtypes before changing anything; the error names the file and
+// every name that does not match.
+void load(Module& model, const std::filesystem::path& path, bool strict = true);
+
+}  // namespace tapegrad::nn

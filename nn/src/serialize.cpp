@@ -1,0 +1,21 @@
+#include "tapegrad/nn/serialize.hpp"
+
+#include "tapegrad/autodiff/error.hpp"
+#include "tapegrad/nn/npz.hpp"
+
+namespace tapegrad::nn {
+
+void save(const Module& model, const std::filesystem::path& path) {
+    save_npz(path, model.state_dict());
+}
+
+void load(Module& model, const std::filesystem::path& path, bool strict) {
+    const StateDict state = load_npz(path);
+    try {
+        model.load_state_dict(state, strict);
+    } catch (const ValueError& e) {
+        throw ValueError(path.string() + ": " + e.what());
+    }
+}
+
+}  // namespace tapegrad::nn
