@@ -1,0 +1,73 @@
+#pragma once
+// Newton's method with the exact Hessian, for models with up to a few hundred parameters.
+// The tape does not differentiate its own backward, so the Hessian comes from central
+// differences of exact gradients, in float64:
+//
+//   H_ij = (g_i(x + h_j e_j) - g_i(x - h_j e_j)) / (2 h_j),  h_j = 1e-5 max(1, |x_j|)
+//   H = (H + H^T) / 2
+//
+// (h_j = 5e-3 max(1, |x_j|) for float32 parameters, whose gradients carry float32 rounding),
+// that is 2n gradient evaluations for n parameters. A step solves
+//
+//   (H + lambda I) d = g    by a Cholesky factorisation, lambda = damping,
+//   x = x - lr d
+//
+// and when H + damping I is not positive definite, lambda grows (Levenberg style, doubling
+// from a small multiple of max |H_ij|) until it is, so d is always a descent direction.
+//
+//   tg::optim::Newton opt(params, {.lr = 1});
+//   for (int i = 0; i < 10; ++i) opt.step(closure);  // closure as for LBFGS
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+#include <xtensor/xarray.hpp>
+
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tapegrad::optim {
+
+struct NewtonOptions {
+    double lr = 1.0;
+    double damping = 0.0;           // lambda added to the Hessian's diagonal, >= 0
+    std::size_t max_params = 1000;  // more parameters than this: ValueError
+};
+
+// The Hessian of the loss that closure computes with respect to every element of params
+// (flattened in order), n x n and symmetric, by central differences of exact gradients as
+// above. closure records a tape, runs backward and returns the loss; the gradients of params
+// are zeroed before each of its 2n calls. The parameters are restored exactly afterwards;
+// their .grad() is left from the last evaluation.
+xt::xarray<double> hessian(const std::function<double()>& closure,
+                           const std::vector<Tensor>& params);
+
+class Newton : public Optimizer {
+  public:
+    // One parameter group. Throws ValueError for an empty list, more than max_params
+    // elements (naming the count), lr <= 0 or damping < 0.
+    Newton(std::vector<Tensor> params, NewtonOptions options = {});
+
+    // Throws ValueError: Newton evaluates the loss 2n + 1 times per step and needs a closure.
+    void step() override;
+    // One Newton step; returns the loss at the parameters as they were when step() was
+    // called, and leaves their .grad() from that point. Throws ValueError when the loss,
+    // gradient or Hessian is not finite.
+    double step(const std::function<double()>& closure) override;
+    std::string name() const override { return "Newton"; }
+
+    // The options, with .lr the group's current learning rate (set_lr and schedules change it).
+    NewtonOptions options() const {
+        NewtonOptions o = options_;
+        o.lr = param_groups()[0].lr;
+        return o;
+    }
+    // The lambda the last step used: damping, or more when the Hessian was not positive
+    // definite.
+    double last_damping() const { return last_damping_; }
+
+  private:
+    NewtonOptions options_;
+    double last_damping_ = 0.0;
+};
+
+}  // namespace tapegrad::optim
