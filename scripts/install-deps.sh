@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev                    # matrix products (cblas_sgemm / cblas_dgemm)
   catch2                             # tests (v2)
   zlib1g-dev                         # .npz files (CRC-32, deflate), gzip-compressed data sets
+  python3-numpy                      # a test that NumPy reads the .npz files we write
 )
 # Extra groups, asked for by name: ./install-deps.sh graphviz torch
 for extra in "$@"; do
