@@ -29,6 +29,23 @@ void Optimizer::add_group(ParamGroup group) {
                              std::to_string(groups_.size()) +
                              " is not a leaf that requires grad (call requires_grad_() on it)");
         }
+        // A parameter listed twice would be updated twice per step (PyTorch refuses too).
+        for (std::size_t j = 0; j < i; ++j) {
+            if (group.params[j].impl() == p.impl()) {
+                throw ValueError("optimizer: parameter " + std::to_string(i) + " of group " +
+                                 std::to_string(groups_.size()) + " is parameter " +
+                                 std::to_string(j) + " of the same group again");
+            }
+        }
+        for (std::size_t g = 0; g < groups_.size(); ++g) {
+            for (const Tensor& q : groups_[g].params) {
+                if (q.impl() == p.impl()) {
+                    throw ValueError("optimizer: parameter " + std::to_string(i) + " of group " +
+                                     std::to_string(groups_.size()) + " is already in group " +
+                                     std::to_string(g));
+                }
+            }
+        }
     }
     state_.emplace_back(group.params.size());
     groups_.push_back(std::move(group));
@@ -124,7 +141,11 @@ void Optimizer::load_state_dict(const StateDict& d) {
                              " of group " + std::to_string(g) + " has shape " +
                              shape_str(p.shape()));
         }
-        if (v.shape() == p.shape() && v.dtype() != p.dtype()) v = v.to(p.dtype()).detach();
+        // Buffers follow the parameter's dtype; counters ("step") stay float64, exact to 2^53.
+        const std::string state_name = key.substr(dot2 + 1);
+        if (state_name != "step" && v.shape() == p.shape() && v.dtype() != p.dtype()) {
+            v = v.to(p.dtype()).detach();
+        }
         loaded[g][i][key.substr(dot2 + 1)] = v;
     }
     for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].lr = lrs[g];

@@ -1,0 +1,198 @@
+#include "tapegrad/optim/adam.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "tapegrad/autodiff/creation.hpp"
+#include "tapegrad/autodiff/error.hpp"
+
+namespace tapegrad::optim::detail {
+
+namespace {
+
+std::string num(double v) {
+    std::ostringstream os;
+    os << v;
+    return os.str();
+}
+
+std::string option_key(std::size_t g, const char* option) {
+    return "param_groups." + std::to_string(g) + "." + option;
+}
+
+double read_option(const StateDict& d, std::size_t g, const char* option, const std::string& who) {
+    const std::string key = option_key(g, option);
+    auto it = d.find(key);
+    if (it == d.end()) {
+        throw ValueError(who + ".load_state_dict: missing key '" + key +
+                         "' (was the state saved by another optimizer?)");
+    }
+    return it->second.item();
+}
+
+Tensor& state_tensor(std::map<std::string, Tensor>& st, const char* key, const Tensor& p) {
+    auto it = st.find(key);
+    if (it == st.end()) it = st.emplace(key, zeros(p.shape(), p.dtype())).first;
+    return it->second;
+}
+
+struct StepScalars {
+    double lr, beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt;
+    bool decoupled, amsgrad, maximize;
+};
+
+template <class T>
+void update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
+            Tensor* max_exp_avg_sq, const StepScalars& s) {
+    auto& w = param.mutable_value<T>();
+    const T* g = grad.value<T>().data();
+    T* m = exp_avg.mutable_value<T>().data();
+    T* v = exp_avg_sq.mutable_value<T>().data();
+    T* vmax = max_exp_avg_sq ? max_exp_avg_sq->mutable_value<T>().data() : nullptr;
+    const T b1 = static_cast<T>(s.beta1), b2 = static_cast<T>(s.beta2);
+    const T one_minus_b1 = static_cast<T>(1 - s.beta1), one_minus_b2 = static_cast<T>(1 - s.beta2);
+    const T wd = static_cast<T>(s.weight_decay);
+    const T shrink = static_cast<T>(1 - s.lr * s.weight_decay);
+    const T eps = static_cast<T>(s.eps);
+    const T bc2_sqrt = static_cast<T>(s.bias_correction2_sqrt);
+    const T neg_step_size = static_cast<T>(-s.step_size);
+    T* p = w.data();
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        T gi = s.maximize ? -g[i] : g[i];
+        if (s.decoupled) {
+            p[i] = p[i] * shrink;  // AdamW: p *= 1 - lr * wd (PyTorch applies it even for wd 0)
+        } else if (s.weight_decay != 0) {
+            gi = gi + wd * p[i];  // Adam: L2 added to the gradient
+        }
+        m[i] = m[i] * b1 + one_minus_b1 * gi;
+        v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
+        T second = v[i];
+        if (vmax) {
+            vmax[i] = std::max(vmax[i], v[i]);
+            second = vmax[i];
+        }
+        // PyTorch's order: (sqrt(v) / sqrt(1 - beta2^t)) + eps, then p += -step_size * m / denom.
+        const T denom = std::sqrt(second) / bc2_sqrt + eps;
+        p[i] = p[i] + neg_step_size * m[i] / denom;
+    }
+}
+
+}  // namespace
+
+void AdamBase::validate(double lr, const GroupOptions& o) const {
+    auto bad = [&](const std::string& what) { throw ValueError(name() + ": invalid " + what); };
+    if (!(lr >= 0)) bad("lr " + num(lr) + " (must be >= 0)");
+    if (!(o.eps >= 0)) bad("eps " + num(o.eps) + " (must be >= 0)");
+    if (!(o.betas.first >= 0 && o.betas.first < 1))
+        bad("betas.first (beta1) " + num(o.betas.first) + " (must be in [0, 1))");
+    if (!(o.betas.second >= 0 && o.betas.second < 1))
+        bad("betas.second (beta2) " + num(o.betas.second) + " (must be in [0, 1))");
+    if (!(o.weight_decay >= 0)) bad("weight_decay " + num(o.weight_decay) + " (must be >= 0)");
+}
+
+void AdamBase::add_group_checked(std::vector<Tensor> params, double lr, const GroupOptions& o) {
+    validate(lr, o);
+    add_group({std::move(params), lr});
+    options_.push_back(o);
+}
+
+void AdamBase::step() {
+    auto& groups = param_groups();
+    for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+        const GroupOptions& o = options_[gi];
+        for (std::size_t i = 0; i < groups[gi].params.size(); ++i) {
+            Tensor& p = groups[gi].params[i];
+            if (!p.has_grad()) continue;
+            auto& st = state(gi, i);
+            auto step_it = st.find("step");
+            if (step_it == st.end()) step_it = st.emplace("step", scalar(0.0, f64)).first;
+            Tensor& exp_avg = state_tensor(st, "exp_avg", p);
+            Tensor& exp_avg_sq = state_tensor(st, "exp_avg_sq", p);
+            Tensor* max_sq = o.amsgrad ? &state_tensor(st, "max_exp_avg_sq", p) : nullptr;
+
+            const double t = step_it->second.item() + 1;
+            step_it->second.fill_(t);
+            StepScalars s{};
+            s.lr = groups[gi].lr;
+            s.beta1 = o.betas.first;
+            s.beta2 = o.betas.second;
+            s.eps = o.eps;
+            s.weight_decay = o.weight_decay;
+            s.step_size = s.lr / (1 - std::pow(s.beta1, t));  // lr / bias_correction1
+            s.bias_correction2_sqrt = std::sqrt(1 - std::pow(s.beta2, t));
+            s.decoupled = decoupled_;
+            s.amsgrad = o.amsgrad;
+            s.maximize = o.maximize;
+            if (p.dtype() == f32) {
+                update<float>(p, p.grad(), exp_avg, exp_avg_sq, max_sq, s);
+            } else {
+                update<double>(p, p.grad(), exp_avg, exp_avg_sq, max_sq, s);
+            }
+        }
+    }
+}
+
+StateDict AdamBase::state_dict() const {
+    StateDict d = Optimizer::state_dict();
+    for (std::size_t g = 0; g < options_.size(); ++g) {
+        const GroupOptions& o = options_[g];
+        d[option_key(g, "beta1")] = scalar(o.betas.first, f64);
+        d[option_key(g, "beta2")] = scalar(o.betas.second, f64);
+        d[option_key(g, "eps")] = scalar(o.eps, f64);
+        d[option_key(g, "weight_decay")] = scalar(o.weight_decay, f64);
+        d[option_key(g, "amsgrad")] = scalar(o.amsgrad ? 1 : 0, f64);
+        d[option_key(g, "maximize")] = scalar(o.maximize ? 1 : 0, f64);
+    }
+    return d;
+}
+
+void AdamBase::load_state_dict(const StateDict& d) {
+    std::vector<GroupOptions> loaded = options_;
+    for (std::size_t g = 0; g < loaded.size(); ++g) {
+        GroupOptions& o = loaded[g];
+        o.betas.first = read_option(d, g, "beta1", name());
+        o.betas.second = read_option(d, g, "beta2", name());
+        o.eps = read_option(d, g, "eps", name());
+        o.weight_decay = read_option(d, g, "weight_decay", name());
+        o.amsgrad = read_option(d, g, "amsgrad", name()) != 0;
+        o.maximize = read_option(d, g, "maximize", name()) != 0;
+        validate(0.0, o);
+    }
+    Optimizer::load_state_dict(d);
+    options_ = std::move(loaded);
+}
+
+}  // namespace tapegrad::optim::detail
+
+namespace tapegrad::optim {
+
+Adam::Adam(std::vector<Tensor> params, Options options) : AdamBase(false) {
+    add_param_group(std::move(params), options);
+}
+
+void Adam::add_param_group(std::vector<Tensor> params, Options o) {
+    add_group_checked(std::move(params), o.lr,
+                      {o.betas, o.eps, o.weight_decay, o.amsgrad, o.maximize});
+}
+
+Adam::Options Adam::options(std::size_t g) const {
+    const GroupOptions& o = group_options(g);
+    return {param_groups()[g].lr, o.betas, o.eps, o.weight_decay, o.amsgrad, o.maximize};
+}
+
+AdamW::AdamW(std::vector<Tensor> params, Options options) : AdamBase(true) {
+    add_param_group(std::move(params), options);
+}
+
+void AdamW::add_param_group(std::vector<Tensor> params, Options o) {
+    add_group_checked(std::move(params), o.lr,
+                      {o.betas, o.eps, o.weight_decay, o.amsgrad, o.maximize});
+}
+
+AdamW::Options AdamW::options(std::size_t g) const {
+    const GroupOptions& o = group_options(g);
+    return {param_groups()[g].lr, o.betas, o.eps, o.weight_decay, o.amsgrad, o.maximize};
+}
+
+}  // namespace tapegrad::optim
