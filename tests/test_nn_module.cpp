@@ -169,3 +169,29 @@ TEST_CASE("a module without forward says so") {
     nn::Module m;
     CHECK_THROWS_WITH(m(tg::zeros({1})), Catch::Contains("Module: forward(x) is not defined"));
 }
+
+namespace {
+// The README's custom module, as printed there.
+struct ReadmeTwoLayer : nn::Module {
+    nn::Linear fc1{2, 16}, fc2{16, 1};
+    tg::Tensor scale = tg::ones({1});
+    ReadmeTwoLayer() {
+        register_module("fc1", fc1);
+        register_module("fc2", fc2);
+        register_parameter("scale", scale);
+    }
+    tg::Tensor forward(const tg::Tensor& x) override { return fc2(tg::tanh(fc1(x))) * scale; }
+};
+}  // namespace
+
+TEST_CASE("the README's custom module lists its names and trains") {
+    ReadmeTwoLayer m;
+    const auto state = m.state_dict();
+    CHECK(state.count("fc1.weight") == 1);
+    CHECK(state.count("scale") == 1);
+    CHECK(m.parameters().size() == 5);
+    tg::Tape tape;
+    tape.backward(tg::sum(m(tg::ones({3, 2}))));
+    CHECK(m.scale.has_grad());
+    CHECK(m.fc1.weight.has_grad());
+}
