@@ -10,6 +10,8 @@ packages=(
   catch2                             # tests (v2)
   zlib1g-dev                         # .npz files (CRC-32, deflate), gzip-compressed data sets
   python3-numpy                      # a test that NumPy reads the .npz files we write
+  libcli11-dev                       # the tapegrad command's flags
+  dataset-fashion-mnist              # Fashion-MNIST IDX files (tests, examples, benchmarks)
 )
 # Extra groups, asked for by name: ./install-deps.sh graphviz torch
 for extra in "$@"; do

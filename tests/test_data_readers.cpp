@@ -1,0 +1,261 @@
+// CSV and IDX readers: the fixtures of tests/data/csv and tests/data/idx (written by
+// tests/data/make_reader_fixtures.py, whose values are repeated here), the real CSV files of
+// examples/data, and Fashion-MNIST as Debian's dataset-fashion-mnist installs it.
+#include <array>
+#include <filesystem>
+#include <tapegrad/nn/readers.hpp>
+
+#include "check.hpp"
+
+namespace fs = std::filesystem;
+using Catch::Contains;
+
+// Both the exception's type and its message.
+#define CHECK_THROWS_TYPED(expr, type, matcher) \
+    do {                                        \
+        CHECK_THROWS_AS(expr, type);            \
+        CHECK_THROWS_WITH(expr, matcher);       \
+    } while (0)
+
+namespace {
+
+const fs::path kData = TAPEGRAD_TEST_DATA;
+const fs::path kCsv = kData / "csv";
+const fs::path kIdx = kData / "idx";
+const fs::path kExamples = kData.parent_path().parent_path() / "examples" / "data";
+
+// The path as read_csv / read_idx print it, followed by the rest of the message.
+std::string at(const fs::path& p, const std::string& rest) {
+    return p.string() + rest;
+}
+
+std::vector<double> values(const tg::Tensor& t) {
+    const auto a = t.to_array<double>();
+    return {a.begin(), a.end()};
+}
+
+// How many labels of each class 0..k-1, and last the number of labels that are none of them.
+std::vector<std::size_t> class_counts(const tg::Tensor& y, std::size_t k) {
+    std::vector<std::size_t> counts(k + 1, 0);
+    for (double v : values(y)) {
+        const bool ok = v >= 0 && v < static_cast<double>(k) && v == std::floor(v);
+        ++counts[ok ? static_cast<std::size_t>(v) : k];
+    }
+    return counts;
+}
+
+std::vector<std::size_t> with_none_other(std::vector<std::size_t> counts) {
+    counts.push_back(0);
+    return counts;
+}
+
+}  // namespace
+
+// ---- CSV ---------------------------------------------------------------------------------
+
+TEST_CASE("read_csv_table: BOM, quotes, spaces, '+', CRLF, blank lines, no final newline") {
+    const auto t = tg::nn::read_csv_table(kCsv / "mixed.csv", {.dtype = tg::f64});
+    CHECK(t.columns == std::vector<std::string>{"a", "b \"2\"", "target"});
+    REQUIRE(t.values.dtype() == tg::f64);
+    REQUIRE(t.values.shape() == tg::Shape{3, 3});
+    CHECK(values(t.values) ==
+          std::vector<double>{1.5, -2.0, 0.0, 3.25, 0.4, 1.0, -0.125, 1000.0, 2.0});
+}
+
+TEST_CASE("read_csv_table: float32 by default, other delimiters, a header without rows") {
+    const auto t = tg::nn::read_csv_table(kCsv / "mixed.csv");
+    CHECK(t.values.dtype() == tg::f32);
+    CHECK(t.values.value<float>()(1, 1) == 0.4f);
+
+    const auto tabs = tg::nn::read_csv_table(kCsv / "tabs.tsv", {.delimiter = '\t'});
+    CHECK(tabs.columns == std::vector<std::string>{"x", "y"});
+    CHECK(values(tabs.values) == std::vector<double>{1, 2, 3, 4});
+
+    const auto empty = tg::nn::read_csv_table(kCsv / "header_only.csv");
+    CHECK(empty.columns.size() == 2);
+    CHECK(empty.values.shape() == tg::Shape{0, 2});
+}
+
+TEST_CASE("read_csv: target column split from the features") {
+    const auto d = tg::nn::read_csv(kCsv / "mixed.csv", "b \"2\"", {.dtype = tg::f64});
+    CHECK(d.feature_names == std::vector<std::string>{"a", "target"});
+    CHECK(d.target_name == "b \"2\"");
+    REQUIRE(d.data.x.shape() == tg::Shape{3, 2});
+    REQUIRE(d.data.y.shape() == tg::Shape{3});
+    CHECK(values(d.data.x) == std::vector<double>{1.5, 0, 3.25, 1, -0.125, 2});
+    CHECK(values(d.data.y) == std::vector<double>{-2, 0.4, 1000});
+}
+
+TEST_CASE("read_csv: every malformed file is an IoError with FILE:LINE:COLUMN") {
+    using tg::nn::read_csv_table;
+    CHECK_THROWS_TYPED(read_csv_table(kCsv / "missing_value.csv"), tg::IoError,
+                       Contains(at(kCsv / "missing_value.csv",
+                                   ":3:3: missing value (empty cell) in column \"b\"")));
+    CHECK_THROWS_TYPED(
+        read_csv_table(kCsv / "not_a_number.csv"), tg::IoError,
+        Contains(at(kCsv / "not_a_number.csv", ":3:4: not a number: \"abc\" in column \"b\"")));
+    CHECK_THROWS_TYPED(
+        read_csv_table(kCsv / "partial_number.csv"), tg::IoError,
+        Contains(at(kCsv / "partial_number.csv", ":2:3: not a number: \"2.5x\" in column \"b\"")));
+    CHECK_THROWS_TYPED(read_csv_table(kCsv / "ragged_short.csv"), tg::IoError,
+                       Contains(at(kCsv / "ragged_short.csv", ":3:4: expected 3 cells")) &&
+                           Contains("but found 2"));
+    CHECK_THROWS_TYPED(read_csv_table(kCsv / "ragged_long.csv"), tg::IoError,
+                       Contains(at(kCsv / "ragged_long.csv", ":3:7: expected 3 cells")) &&
+                           Contains("but found 4"));
+    CHECK_THROWS_TYPED(
+        read_csv_table(kCsv / "unterminated_quote.csv"), tg::IoError,
+        Contains(at(kCsv / "unterminated_quote.csv", ":2:3: unterminated quoted field")));
+    CHECK_THROWS_TYPED(read_csv_table(kCsv / "after_quote.csv"), tg::IoError,
+                       Contains(at(kCsv / "after_quote.csv", ":2:6: unexpected text after")));
+    CHECK_THROWS_TYPED(
+        read_csv_table(kCsv / "out_of_range.csv"), tg::IoError,
+        Contains(at(kCsv / "out_of_range.csv", ":2:1: number out of range: \"1e999\"")));
+}
+
+TEST_CASE("read_csv: missing, empty and target-less files") {
+    using tg::nn::read_csv;
+    CHECK_THROWS_TYPED(
+        read_csv(kCsv / "no_such_file.csv", "target"), tg::IoError,
+        Contains(at(kCsv / "no_such_file.csv", ": cannot open")) && Contains("No such file"));
+    CHECK_THROWS_TYPED(read_csv(kCsv, "target"), tg::IoError, Contains("is a directory"));
+    CHECK_THROWS_TYPED(read_csv(kCsv / "empty.csv", "target"), tg::IoError,
+                       Contains(at(kCsv / "empty.csv", ": empty file")));
+    CHECK_THROWS_TYPED(read_csv(kCsv / "blank_lines.csv", "target"), tg::IoError,
+                       Contains(at(kCsv / "blank_lines.csv", ": empty file")));
+    CHECK_THROWS_TYPED(read_csv(kCsv / "mixed.csv", "label"), tg::IoError,
+                       Contains(at(kCsv / "mixed.csv", ":1: no column named \"label\"")) &&
+                           Contains("the columns are \"a\", \"b \"2\"\", \"target\""));
+    CHECK_THROWS_AS(tg::nn::read_csv_table(kCsv / "mixed.csv", {.delimiter = '"'}), tg::ValueError);
+}
+
+TEST_CASE("read_csv: the real data sets of examples/data") {
+    struct Case {
+        const char* file;
+        const char* target;
+        std::size_t rows, features;
+        std::vector<std::size_t> counts;
+        std::vector<double> first_row;  // the first three features, as in the file
+    };
+    const std::vector<Case> cases = {
+        {"iris.csv", "target", 150, 4, {50, 50, 50}, {5.1, 3.5, 1.4}},
+        {"breast_cancer.csv", "target", 569, 30, {212, 357}, {17.99, 10.38, 122.8}},
+        {"digits.csv",
+         "target",
+         1797,
+         64,
+         {178, 182, 177, 183, 181, 182, 181, 179, 174, 180},
+         {0, 0, 5}},
+        {"make_classification_400.csv",
+         "y",
+         400,
+         2,
+         {197, 203},
+         {0.69625953430976084, -1.1361211182738677}},
+    };
+    for (const auto& c : cases) {
+        INFO(c.file);
+        const auto d = tg::nn::read_csv(kExamples / c.file, c.target, {.dtype = tg::f64});
+        REQUIRE(d.data.x.shape() == tg::Shape{c.rows, c.features});
+        REQUIRE(d.data.y.shape() == tg::Shape{c.rows});
+        CHECK(d.feature_names.size() == c.features);
+        CHECK(class_counts(d.data.y, c.counts.size()) == with_none_other(c.counts));
+        const auto& x = d.data.x.value<double>();
+        for (std::size_t j = 0; j < c.first_row.size(); ++j) CHECK(x(0, j) == c.first_row[j]);
+    }
+}
+
+// ---- IDX ---------------------------------------------------------------------------------
+
+TEST_CASE("read_idx: unsigned bytes, plain, gzip and two gzip members") {
+    for (const char* name : {"ubyte_2x3.idx", "ubyte_2x3.idx.gz", "ubyte_2x3_two_members.idx.gz"}) {
+        INFO(name);
+        const tg::Tensor t = tg::nn::read_idx(kIdx / name);
+        CHECK(t.dtype() == tg::f32);
+        REQUIRE(t.shape() == tg::Shape{2, 3});
+        CHECK(values(t) == std::vector<double>{0, 1, 2, 253, 254, 255});
+    }
+    const tg::Tensor r3 = tg::nn::read_idx(kIdx / "rank3.idx", tg::f64);
+    CHECK(r3.dtype() == tg::f64);
+    REQUIRE(r3.shape() == tg::Shape{2, 2, 2});
+    CHECK(r3.value<double>()(1, 0, 1) == 5.0);
+}
+
+TEST_CASE("read_idx: every element type, big-endian") {
+    CHECK(values(tg::nn::read_idx(kIdx / "int8.idx")) == std::vector<double>{-128, -1, 0, 127});
+    CHECK(values(tg::nn::read_idx(kIdx / "int16.idx")) == std::vector<double>{-300, 5});
+    CHECK(values(tg::nn::read_idx(kIdx / "int32.idx", tg::f64)) ==
+          std::vector<double>{-70000, 123456789});
+    const tg::Tensor f = tg::nn::read_idx(kIdx / "float32.idx");
+    CHECK(f.shape() == tg::Shape{2, 1});
+    CHECK(values(f) == std::vector<double>{1.5, -0.25});
+    const tg::Tensor d = tg::nn::read_idx(kIdx / "float64.idx", tg::f64);
+    CHECK(d.shape() == tg::Shape{1, 2});
+    CHECK(values(d) == std::vector<double>{0.1, -1e300});
+}
+
+TEST_CASE("read_idx: broken files are IoErrors naming the file and the fault") {
+    using tg::nn::read_idx;
+    CHECK_THROWS_TYPED(read_idx(kIdx / "bad_magic.idx"), tg::IoError,
+                       Contains(at(kIdx / "bad_magic.idx", ": bad magic number 0x12340801")));
+    CHECK_THROWS_TYPED(read_idx(kIdx / "unknown_type.idx"), tg::IoError,
+                       Contains("bad magic number 0x00000701") && Contains("0x08 ubyte"));
+    CHECK_THROWS_TYPED(
+        read_idx(kIdx / "tiny.idx"), tg::IoError,
+        Contains(at(kIdx / "tiny.idx", ": truncated header")) && Contains("found 2 bytes"));
+    CHECK_THROWS_TYPED(read_idx(kIdx / "short_header.idx"), tg::IoError,
+                       Contains("truncated header: 3 dimensions need a 16-byte header, found 6"));
+    CHECK_THROWS_TYPED(
+        read_idx(kIdx / "truncated.idx"), tg::IoError,
+        Contains(at(kIdx / "truncated.idx", ": truncated data: the header's shape [2, 3]")) &&
+            Contains("needs 6 bytes of data after the 12-byte header, found 4"));
+    CHECK_THROWS_TYPED(
+        read_idx(kIdx / "trailing.idx"), tg::IoError,
+        Contains("trailing bytes") && Contains("needs 6 bytes") && Contains("found 7"));
+    CHECK_THROWS_TYPED(read_idx(kIdx / "truncated.idx.gz"), tg::IoError,
+                       Contains(at(kIdx / "truncated.idx.gz", ": the gzip data ends early")));
+    CHECK_THROWS_TYPED(read_idx(kIdx / "corrupt.idx.gz"), tg::IoError,
+                       Contains(at(kIdx / "corrupt.idx.gz", ": corrupt gzip data")));
+    CHECK_THROWS_TYPED(read_idx(kIdx / "missing.idx"), tg::IoError,
+                       Contains(at(kIdx / "missing.idx", ": cannot open")));
+}
+
+TEST_CASE("load_fashion_mnist: a miniature directory (gzip images, plain labels)") {
+    const tg::nn::Dataset d = tg::nn::load_fashion_mnist(true, kIdx / "fashion");
+    REQUIRE(d.x.shape() == tg::Shape{3, 4});
+    REQUIRE(d.y.shape() == tg::Shape{3});
+    CHECK(d.x.dtype() == tg::f32);
+    const auto& x = d.x.value<float>();
+    CHECK(x(0, 0) == 0.0f);
+    CHECK(x(0, 1) == 1.0f);
+    CHECK(x(0, 2) == 0.2f);  // 51 / 255 in float32
+    CHECK(x(2, 3) == 4.0f / 255.0f);
+    CHECK(values(d.y) == std::vector<double>{9, 0, 3});
+}
+
+TEST_CASE("load_fashion_mnist: missing or mismatched files") {
+    using tg::nn::load_fashion_mnist;
+    CHECK_THROWS_TYPED(
+        load_fashion_mnist(false, kIdx / "fashion"), tg::IoError,
+        Contains("t10k-images-idx3-ubyte") && Contains("install Debian's dataset-fashion-mnist"));
+    CHECK_THROWS_TYPED(load_fashion_mnist(true, kIdx / "fashion_bad"), tg::IoError,
+                       Contains("expected 3 labels") && Contains("found [2]"));
+    CHECK_THROWS_TYPED(load_fashion_mnist(false, kIdx / "fashion_bad"), tg::IoError,
+                       Contains("label 10 of item 0 is not a class 0-9"));
+}
+
+// Needs Debian's dataset-fashion-mnist (scripts/install-deps.sh installs it): fails, rather
+// than skips, when the files are not there.
+TEST_CASE("load_fashion_mnist: the real data set") {
+    for (const bool train : {true, false}) {
+        INFO((train ? "train" : "test"));
+        const tg::nn::Dataset d = tg::nn::load_fashion_mnist(train);
+        const std::size_t n = train ? 60000 : 10000;
+        REQUIRE(d.x.shape() == tg::Shape{n, 784});
+        REQUIRE(d.y.shape() == tg::Shape{n});
+        const auto& x = d.x.value<float>();
+        CHECK(xt::amin(x)() == 0.0f);
+        CHECK(xt::amax(x)() == 1.0f);
+        CHECK(class_counts(d.y, 10) == with_none_other(std::vector<std::size_t>(10, n / 10)));
+    }
+}
