@@ -1,0 +1,261 @@
+// fit and evaluate: the training loop of fit.hpp, and the numbers of its logs.
+#include "tapegrad/optim/fit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+
+#include "tapegrad/autodiff/error.hpp"
+#include "tapegrad/autodiff/ops.hpp"
+#include "tapegrad/autodiff/tape.hpp"
+#include "tapegrad/nn/metrics.hpp"
+
+namespace tapegrad::optim {
+
+namespace {
+
+const std::vector<std::string> kMetrics = {"accuracy", "precision", "recall", "f1",
+                                           "mse",      "mae",       "r2"};
+
+void check_metrics(const std::vector<std::string>& metrics, const char* who) {
+    for (const auto& m : metrics) {
+        if (std::find(kMetrics.begin(), kMetrics.end(), m) != kMetrics.end()) continue;
+        std::string known;
+        for (const auto& k : kMetrics) known += (known.empty() ? "" : ", ") + k;
+        throw ValueError(std::string(who) + ": unknown metric '" + m + "' (known: " + known + ")");
+    }
+}
+
+double metric(const std::string& name, const Tensor& out, const Tensor& y, double threshold) {
+    namespace m = nn::metrics;
+    if (name == "accuracy") return m::accuracy(out, y, threshold);
+    if (name == "precision") return m::precision(out, y, threshold);
+    if (name == "recall") return m::recall(out, y, threshold);
+    if (name == "f1") return m::f1_score(out, y, threshold);
+    if (name == "mse") return m::mse(out, y);
+    if (name == "mae") return m::mae(out, y);
+    return m::r2_score(out, y);  // "r2": the list was checked
+}
+
+// The rows of several batches as one tensor (outputs or targets of an epoch).
+Tensor join(const std::vector<Tensor>& parts) {
+    NoGrad no_grad;
+    return parts.size() == 1 ? parts.front() : concat(parts, 0);
+}
+
+// Sums the loss weighted by rows and keeps what the metrics need.
+struct Accumulator {
+    bool keep = false;
+    double loss_sum = 0;
+    std::size_t rows = 0;
+    std::vector<Tensor> outputs, targets;
+
+    void add(double loss, std::size_t n, const Tensor& out, const Tensor& y) {
+        loss_sum += loss * static_cast<double>(n);
+        rows += n;
+        if (keep) {
+            outputs.push_back(out);
+            targets.push_back(y);
+        }
+    }
+    void into(Logs& logs, const std::string& prefix, const std::vector<std::string>& metrics,
+              double threshold) const {
+        logs[prefix + "loss"] =
+            rows ? loss_sum / static_cast<double>(rows) : std::numeric_limits<double>::quiet_NaN();
+        if (metrics.empty() || outputs.empty()) return;
+        const Tensor out = join(outputs), y = join(targets);
+        for (const auto& m : metrics) logs[prefix + m] = metric(m, out, y, threshold);
+    }
+};
+
+std::size_t rows_of(const Tensor& x) {
+    return x.dim() == 0 ? 1 : x.shape()[0];
+}
+
+// Puts the model back in the mode it had, however the scope is left.
+struct ModeGuard {
+    nn::Module& model;
+    bool training = model.is_training();
+    ~ModeGuard() { model.train(training); }
+};
+
+void evaluate_into(Logs& logs, const std::string& prefix, nn::Module& model, const LossFn& loss,
+                   const nn::Dataset& data, const std::vector<std::string>& metrics,
+                   double threshold, std::size_t batch_size) {
+    ModeGuard mode{model};
+    model.eval();
+    NoGrad no_grad;
+    Accumulator acc;
+    acc.keep = !metrics.empty();
+    if (data.size() <= batch_size) {  // one batch: no copy of the rows
+        const Tensor out = model(data.x);
+        acc.add(loss(out, data.y).item(), data.size(), out, data.y);
+    } else {
+        nn::DataLoader batches(data, {.batch_size = batch_size, .shuffle = false});
+        for (auto [x, y] : batches) {
+            const Tensor out = model(x);
+            acc.add(loss(out, y).item(), rows_of(x), out, y);
+        }
+    }
+    acc.into(logs, prefix, metrics, threshold);
+}
+
+// Ordering of the keys in a printed line: loss, training metrics, val_loss, validation
+// metrics, lr, anything else.
+int key_rank(const std::string& k) {
+    if (k == "loss") return 0;
+    if (k == "val_loss") return 2;
+    if (k == "lr") return 4;
+    if (k.rfind("val_", 0) == 0) return 3;
+    return std::find(kMetrics.begin(), kMetrics.end(), k) != kMetrics.end() ? 1 : 5;
+}
+
+}  // namespace
+
+std::string format_logs(const Logs& logs) {
+    std::vector<std::pair<std::string, double>> items(logs.begin(), logs.end());
+    std::stable_sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+        return key_rank(a.first) < key_rank(b.first);
+    });
+    std::string out;
+    char buf[64];
+    for (const auto& [k, v] : items) {
+        std::snprintf(buf, sizeof buf, "%.4g", v);
+        out += (out.empty() ? "" : " - ") + k + ": " + buf;
+    }
+    return out;
+}
+
+Logs evaluate(nn::Module& model, const LossFn& loss, const nn::Dataset& data,
+              const std::vector<std::string>& metrics, double threshold, std::size_t batch_size) {
+    check_metrics(metrics, "evaluate");
+    if (batch_size == 0) throw ValueError("evaluate: batch_size must be at least 1, got 0");
+    if (data.size() == 0) throw ValueError("evaluate: the data set has no rows");
+    Logs logs;
+    evaluate_into(logs, "", model, loss, data, metrics, threshold, batch_size);
+    return logs;
+}
+
+FitResult fit(nn::Module& model, Optimizer& optimizer, const LossFn& loss, nn::DataLoader& train,
+              const FitOptions& options) {
+    check_metrics(options.metrics, "fit");
+    if (options.initial_epoch < 0 || options.epochs < options.initial_epoch) {
+        throw ValueError("fit: need 0 <= initial_epoch <= epochs, got initial_epoch " +
+                         std::to_string(options.initial_epoch) + " and epochs " +
+                         std::to_string(options.epochs));
+    }
+    if (train.num_batches() == 0) {
+        throw ValueError("fit: the training loader has no batches (" +
+                         std::to_string(train.size()) + " rows, batch_size " +
+                         std::to_string(train.options().batch_size) +
+                         (train.options().drop_last ? ", drop_last)" : ")"));
+    }
+    if (options.validation) {
+        if (options.validation->size() == 0)
+            throw ValueError("fit: the validation set has no rows (pass nullptr for none)");
+        if (options.validation_batch_size == 0)
+            throw ValueError("fit: validation_batch_size must be at least 1, got 0");
+    }
+    if (options.scheduler && &options.scheduler->optimizer() != &optimizer)
+        throw ValueError("fit: the scheduler drives another optimizer than the one given");
+    for (std::size_t i = 0; i < options.callbacks.size(); ++i)
+        if (!options.callbacks[i])
+            throw ValueError("fit: callback " + std::to_string(i) + " is a null pointer");
+
+    TrainState state{.model = model, .optimizer = optimizer, .loader = train};
+    state.epochs = options.epochs;
+    state.epoch = options.initial_epoch;
+    state.initial_epoch = options.initial_epoch;
+    state.scheduler = options.scheduler;
+    state.plateau = options.plateau;
+    // Every completed epoch ran num_batches steps (a checkpoint holds only complete epochs).
+    state.global_step = static_cast<std::int64_t>(options.initial_epoch) *
+                        static_cast<std::int64_t>(train.num_batches());
+    if (options.initial_epoch > 0)
+        train.set_epoch(static_cast<std::uint64_t>(options.initial_epoch));
+
+    const auto& callbacks = options.callbacks;
+    ModeGuard mode{model};
+    FitResult result;
+    try {
+        for (auto* cb : callbacks) cb->on_train_begin(state);
+        for (int epoch = options.initial_epoch; epoch < options.epochs && !state.stop_training;
+             ++epoch) {
+            state.epoch = epoch;
+            state.batch = 0;
+            state.partial_epoch = false;
+            for (auto* cb : callbacks) cb->on_epoch_begin(state);
+
+            Accumulator acc;
+            acc.keep = !options.metrics.empty();
+            double epoch_lr = optimizer.lr();
+            const std::size_t num_batches = train.num_batches();
+            std::size_t b = 0;
+            for (auto it = train.begin(); it != train.end(); ++it, ++b) {
+                state.batch = b;
+                for (auto* cb : callbacks) cb->on_batch_begin(state);
+                auto [x, y] = *it;
+                model.train();
+                double loss_value;
+                Tensor kept_output;
+                {
+                    Tape tape;
+                    const Tensor out = model(x);
+                    const Tensor l = loss(out, y);
+                    optimizer.zero_grad();
+                    tape.backward(l);
+                    loss_value = l.item();
+                    if (acc.keep) kept_output = out.detach();
+                }
+                if (b == 0) epoch_lr = optimizer.lr();  // after on_batch_begin may set it
+                optimizer.step();
+                ++state.global_step;
+                if (options.scheduler && options.schedule_every == ScheduleEvery::batch)
+                    options.scheduler->step();
+                acc.add(loss_value, rows_of(x), kept_output, y);
+                state.batch_loss = loss_value;
+                for (auto* cb : callbacks) cb->on_batch_end(state);
+                if (state.stop_training) {
+                    state.partial_epoch = b + 1 < num_batches;
+                    break;
+                }
+            }
+
+            Logs logs;
+            acc.into(logs, "", options.metrics, options.threshold);
+            logs["lr"] = epoch_lr;
+            if (options.validation) {
+                evaluate_into(logs, "val_", model, loss, *options.validation, options.metrics,
+                              options.threshold, options.validation_batch_size);
+            }
+            if (options.scheduler && options.schedule_every == ScheduleEvery::epoch)
+                options.scheduler->step();
+            if (options.plateau)
+                options.plateau->step(logs.count("val_loss") ? logs["val_loss"] : logs["loss"]);
+            for (auto* cb : callbacks) cb->on_epoch_end(state, logs);
+            result.epochs.push_back(logs);
+            if (options.verbose) {
+                std::cout << "Epoch " << epoch + 1 << "/" << options.epochs << " - "
+                          << format_logs(logs) << "\n";
+            }
+        }
+    } catch (...) {
+        state.failed = true;
+        state.stop_training = true;
+        for (auto* cb : callbacks) {
+            try {
+                cb->on_train_end(state);
+            } catch (...) {  // the original error is the one to report
+            }
+        }
+        throw;
+    }
+    for (auto* cb : callbacks) cb->on_train_end(state);
+    result.stop_reason = state.stop_reason;
+    if (options.verbose && !state.stop_reason.empty()) std::cout << state.stop_reason << "\n";
+    return result;
+}
+
+}  // namespace tapegrad::optim
