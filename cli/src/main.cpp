@@ -1,0 +1,30 @@
+// The `tapegrad` command. Every error becomes a message and a non-zero exit, never a crash.
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
+
+#include <tapegrad/autodiff/error.hpp>
+
+#include "train_command.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "tapegrad: reverse-mode automatic differentiation in C++, and the tools around "
+        "it"};
+    app.require_subcommand(1);
+    int exit_code = 1;
+    tapegrad::cli::TrainArgs train;
+    tapegrad::cli::add_train_command(app, train, exit_code);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const tapegrad::Error& e) {
+        std::cerr << "tapegrad: error: " << e.what() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "tapegrad: unexpected error: " << e.what() << "\n";
+        return 2;
+    }
+    return exit_code;
+}

@@ -1,0 +1,37 @@
+#pragma once
+// `tapegrad train`: a model trained on a CSV file with sensible defaults, for people who just
+// want to train on a table.
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace tapegrad::cli {
+
+struct TrainArgs {
+    std::string data, target;
+    std::string task = "auto";  // auto | classify | regress
+    std::string model = "linear";
+    std::string activation = "relu";
+    std::string optim = "adam";
+    std::optional<double> lr;
+    std::size_t batch_size = 32;
+    int epochs = 200;
+    double val_split = 0.2;
+    bool standardize = true;
+    int early_stopping = 20;  // patience in epochs; 0 turns it off
+    std::uint64_t seed = 0;
+    std::string save, history, plot;
+    bool find_lr = false;
+};
+
+// Adds the subcommand and its flags; the callback runs it and sets exit_code.
+CLI::App* add_train_command(CLI::App& app, TrainArgs& args, int& exit_code);
+// Runs training; progress and the final line go to out. Throws tapegrad::Error on bad input.
+void run_train(const TrainArgs& args, std::ostream& out);
+
+}  // namespace tapegrad::cli

@@ -1,0 +1,131 @@
+// The tapegrad command's pieces: the --model and --optim flags, and `train` end to end on
+// small files, including the errors it must report instead of crashing.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <tapegrad/nn/npz.hpp>
+
+#include "check.hpp"
+#include "model_spec.hpp"
+#include "optimizer_factory.hpp"
+#include "train_command.hpp"
+
+namespace cli = tapegrad::cli;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch(const std::string& name) {
+    const fs::path dir = fs::temp_directory_path() / "tapegrad_test_cli";
+    fs::create_directories(dir);
+    return dir / name;
+}
+
+fs::path write_file(const std::string& name, const std::string& text) {
+    const auto p = scratch(name);
+    std::ofstream(p) << text;
+    return p;
+}
+
+const std::string kData = std::string(TAPEGRAD_TEST_DATA) + "/../../examples/data/";
+
+}  // namespace
+
+TEST_CASE("--model: linear and mlp:H1,H2 build the layers they say; bad text is named") {
+    auto m = cli::build_model(cli::parse_model_spec("mlp:8,4", "tanh"), 3, 2);
+    CHECK(m->repr() ==
+          "Sequential(\n"
+          "  (0): Linear(in_features=3, out_features=8, bias=True)\n"
+          "  (1): Tanh()\n"
+          "  (2): Linear(in_features=8, out_features=4, bias=True)\n"
+          "  (3): Tanh()\n"
+          "  (4): Linear(in_features=4, out_features=2, bias=True)\n"
+          ")");
+    CHECK(cli::build_model(cli::parse_model_spec("linear", "relu"), 5, 1)->num_parameters() == 6);
+    CHECK_THROWS_WITH(cli::parse_model_spec("mlp:8,x", "relu"),
+                      Catch::Contains("'x' is not a layer width"));
+    CHECK_THROWS_WITH(cli::parse_model_spec("mlp:", "relu"), Catch::Contains("--model"));
+    CHECK_THROWS_WITH(cli::parse_model_spec("mlp:0", "relu"), Catch::Contains("'0'"));
+    CHECK_THROWS_WITH(cli::parse_model_spec("cnn", "relu"), Catch::Contains("'cnn'"));
+    CHECK_THROWS_WITH(cli::parse_model_spec("linear", "swish"), Catch::Contains("--activation"));
+}
+
+TEST_CASE("--optim: every listed name makes its optimizer; an unknown one lists the names") {
+    for (const auto& name : cli::optimizer_names()) {
+        auto p = tg::zeros({2}).requires_grad_();
+        auto opt = cli::make_optimizer(name, {p}, cli::default_lr(name));
+        CHECK(opt->lr() == cli::default_lr(name));
+    }
+    CHECK_THROWS_WITH(cli::make_optimizer("adamax", {tg::zeros({1}).requires_grad_()}, 0.1),
+                      Catch::Contains("unknown optimizer 'adamax'") && Catch::Contains("lbfgs"));
+}
+
+TEST_CASE("train on iris (three classes, sorted by class) reaches a good validation accuracy") {
+    cli::TrainArgs a;
+    a.data = kData + "iris.csv";
+    a.target = "target";
+    a.model = "mlp:16";
+    a.epochs = 150;
+    std::ostringstream out;
+    cli::run_train(a, out);
+    const std::string s = out.str();
+    INFO(s);
+    CHECK_THAT(s, Catch::Contains("150 rows, 4 features, 3 classes"));
+    const auto pos = s.find("val_accuracy=");
+    REQUIRE(pos != std::string::npos);
+    CHECK(std::stod(s.substr(pos + 13)) >= 0.9);
+}
+
+TEST_CASE("train a regression and save the model with its scaler") {
+    std::string csv = "a,b,y\n";
+    tg::Generator g(3);
+    for (int i = 0; i < 200; ++i) {
+        const double a = g.normal(), b = 10 * g.normal() + 50;
+        csv += std::to_string(a) + "," + std::to_string(b) + "," +
+               std::to_string(3 * a - 0.2 * b + 0.01 * g.normal()) + "\n";
+    }
+    cli::TrainArgs a;
+    a.data = write_file("regression.csv", csv).string();
+    a.target = "y";
+    a.lr = 0.01;
+    a.save = scratch("regression.npz").string();
+    a.history = scratch("regression_history.csv").string();
+    std::ostringstream out;
+    cli::run_train(a, out);
+    const std::string s = out.str();
+    INFO(s);
+    CHECK_THAT(s, Catch::Contains("regression"));
+    const auto pos = s.find("val_r2=");
+    REQUIRE(pos != std::string::npos);
+    CHECK(std::stod(s.substr(pos + 7)) > 0.99);
+    const auto saved = tg::nn::load_npz(a.save);
+    CHECK(saved.count("0.weight") == 1);
+    CHECK(saved.count("scaler.mean") == 1);
+    std::ifstream h(a.history);
+    std::string header;
+    std::getline(h, header);
+    CHECK_THAT(header, Catch::StartsWith("epoch,"));
+}
+
+TEST_CASE("train reports bad files and bad flags with what was wrong") {
+    cli::TrainArgs a;
+    a.target = "target";
+    std::ostringstream out;
+    a.data = scratch("missing.csv").string();
+    CHECK_THROWS_WITH(cli::run_train(a, out), Catch::Contains("missing.csv"));
+    a.data = write_file("bad.csv", "x,target\n1,0\n2,oops\n").string();
+    CHECK_THROWS_WITH(cli::run_train(a, out),
+                      Catch::Contains("bad.csv:3") && Catch::Contains("oops"));
+    a.data = write_file("good.csv", "x,target\n1,0\n2,1\n3,0\n4,1\n5,0\n6,1\n").string();
+    a.target = "label";
+    CHECK_THROWS_WITH(cli::run_train(a, out), Catch::Contains("label"));
+    a.target = "target";
+    a.val_split = 1.5;
+    CHECK_THROWS_WITH(cli::run_train(a, out), Catch::Contains("--val-split"));
+    a.val_split = 0.2;
+    a.optim = "adamax";
+    CHECK_THROWS_WITH(cli::run_train(a, out), Catch::Contains("unknown optimizer"));
+    a.optim = "adam";
+    a.task = "guess";
+    CHECK_THROWS_WITH(cli::run_train(a, out), Catch::Contains("--task"));
+}
