@@ -12,6 +12,8 @@ packages=(
   python3-numpy                      # a test that NumPy reads the .npz files we write
   libcli11-dev                       # the tapegrad command's flags
   dataset-fashion-mnist              # Fashion-MNIST IDX files (tests, examples, benchmarks)
+  graphviz                           # dot: tape pictures (a test renders one)
+  tmux                               # a test drives the interactive stepper through a terminal
 )
 # Extra groups, asked for by name: ./install-deps.sh graphviz torch
 for extra in "$@"; do
