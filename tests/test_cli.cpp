@@ -31,7 +31,7 @@ const std::string kData = std::string(TAPEGRAD_TEST_DATA) + "/../../examples/dat
 
 }  // namespace
 
-TEST_CASE("--model: linear and mlp:H1,H2 build the layers they say; bad text is named") {
+TEST_CASE("the model flag: linear and mlp:H1,H2 build the layers they say, bad text is named") {
     auto m = cli::build_model(cli::parse_model_spec("mlp:8,4", "tanh"), 3, 2);
     CHECK(m->repr() ==
           "Sequential(\n"
@@ -50,7 +50,7 @@ TEST_CASE("--model: linear and mlp:H1,H2 build the layers they say; bad text is 
     CHECK_THROWS_WITH(cli::parse_model_spec("linear", "swish"), Catch::Contains("--activation"));
 }
 
-TEST_CASE("--optim: every listed name makes its optimizer; an unknown one lists the names") {
+TEST_CASE("the optim flag: every listed name makes its optimizer, an unknown one lists the names") {
     for (const auto& name : cli::optimizer_names()) {
         auto p = tg::zeros({2}).requires_grad_();
         auto opt = cli::make_optimizer(name, {p}, cli::default_lr(name));

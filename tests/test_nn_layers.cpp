@@ -86,7 +86,7 @@ TEST_CASE("gradcheck the activation modules") {
     CHECK(xt::allclose(nn::LeakyReLU(0.1)(v).value<double>(), xt::xarray<double>{-0.1, 2.0}));
 }
 
-TEST_CASE("LayerNorm normalises the last axes; gradcheck with respect to input and parameters") {
+TEST_CASE("LayerNorm normalises the last axes, gradcheck with respect to input and parameters") {
     nn::LayerNorm ln(4, 1e-5, true, tg::f64);
     const auto x = tg::tensor({{1, 2, 3, 4}, {-1, 0, 0, 1}}, tg::f64);
     const auto y = ln(x).value<double>();

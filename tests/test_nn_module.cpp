@@ -67,7 +67,7 @@ TEST_CASE("registering a name twice or a dotted name is an error") {
     CHECK_THROWS_WITH(b.dotted(), Catch::Contains("'a.b' is not a valid name"));
 }
 
-TEST_CASE("train and eval reach every sub-module; dropout is the identity in eval mode") {
+TEST_CASE("train and eval reach every sub-module, dropout is the identity in eval mode") {
     TwoLayer m;
     CHECK(m.drop.is_training());
     m.eval();
@@ -105,7 +105,7 @@ TEST_CASE("to(f64) converts in place: the same handles, values kept") {
     CHECK(m.fc2.bias.dtype() == tg::f32);
 }
 
-TEST_CASE("state_dict holds copies; load_state_dict restores values in place") {
+TEST_CASE("state_dict holds copies, load_state_dict restores values in place") {
     TwoLayer a, b;
     b.fc1.weight.fill_(0.0);
     const auto state = a.state_dict();
