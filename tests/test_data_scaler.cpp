@@ -215,7 +215,7 @@ TEST_CASE("one_hot: rows of zeros with a one at the label, in the labels' dtype"
     CHECK(tg::nn::one_hot(tg::zeros({0}), 4).shape() == tg::Shape{0, 4});
 }
 
-TEST_CASE("one_hot: labels outside [0, num_classes) name the row and the value") {
+TEST_CASE("one_hot: labels outside 0 to num_classes - 1 name the row and the value") {
     using tg::nn::one_hot;
     CHECK_THROWS_TYPED(one_hot(tg::tensor({0.0, 3.0}), 3), tg::ValueError,
                        Contains("row 1 is 3, not a class index in [0, 3)"));

@@ -209,7 +209,7 @@ TEST_CASE("ProgressBar writes exactly one line per epoch when the output is not 
     }
 }
 
-TEST_CASE("ProgressBar redraws a live line with '\\r' on a terminal and ends it per epoch") {
+TEST_CASE("ProgressBar redraws a live line with a carriage return on a terminal and ends it per epoch") {
     const auto train = logistic_data(64, 1);
     nn::DataLoader loader(train, {.batch_size = 16});  // 4 batches
     auto model = logistic_model();
