@@ -11,6 +11,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <map>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -393,6 +396,29 @@ LinePlot& LinePlot::mark_x(double x, std::string label) {
     return *this;
 }
 
+LinePlot& LinePlot::markers(bool line) {
+    if (series_.empty()) throw ValueError("LinePlot::markers: add a series first");
+    series_.back().dots = true;
+    series_.back().line = line;
+    return *this;
+}
+
+LinePlot& LinePlot::add_contours(const std::vector<double>& xs, const std::vector<double>& ys,
+                                 const std::vector<std::vector<double>>& z,
+                                 const std::vector<double>& levels) {
+    std::vector<Polyline> lines;
+    for (double level : levels) {
+        for (Polyline& line : contour_lines(xs, ys, z, level)) lines.push_back(std::move(line));
+    }
+    for (Polyline& line : lines) contours_.push_back(std::move(line));  // all or nothing
+    return *this;
+}
+
+LinePlot& LinePlot::mark_point(double x, double y, std::string label) {
+    point_marks_.push_back({x, y, std::move(label)});
+    return *this;
+}
+
 std::string LinePlot::svg(int width, int height) const {
     if (width < 240 || height < 160 || width > 100000 || height > 100000) {
         throw ValueError("LinePlot::svg: a chart of " + std::to_string(width) + " x " +
@@ -425,6 +451,19 @@ std::string LinePlot::svg(int width, int height) const {
     for (const auto& [x, label] : marks_) {
         if (ax.drawable(x)) grow_x(ax.unit(x));
     }
+    // Contour lines and point marks widen both axes, as series points do.
+    auto grow_xy = [&](double x, double y) {
+        if (!ax.drawable(x) || !ay.drawable(y)) return;
+        grow_x(ax.unit(x));
+        const double u = ay.unit(y);
+        ylo = any ? std::min(ylo, u) : u;
+        yhi = any ? std::max(yhi, u) : u;
+        any = true;
+    };
+    for (const Polyline& line : contours_) {
+        for (const auto& [x, y] : line) grow_xy(x, y);
+    }
+    for (const PointMark& m : point_marks_) grow_xy(m.x, m.y);
     set_domain(ax, any_x, xlo, xhi);
     set_domain(ay, any, ylo, yhi);
 
@@ -478,6 +517,36 @@ std::string LinePlot::svg(int width, int height) const {
     }
     out.raw("</g>\n");
 
+    // Contour lines: thin and light, under the series (runs of drawable points).
+    if (!contours_.empty()) {
+        out.raw("<g class=\"contour\" fill=\"none\" stroke=\"#c8c8c8\" stroke-width=\"1\">\n");
+        for (const Polyline& line : contours_) {
+            std::string pts;
+            std::size_t n = 0;
+            auto flush = [&] {
+                if (n > 1) {
+                    pts.pop_back();
+                    out.raw("<polyline points=\"" + pts + "\"/>\n");
+                }
+                pts.clear();
+                n = 0;
+            };
+            for (const auto& [cx, cy] : line) {
+                const bool ok = ax.drawable(cx) && ay.drawable(cy);
+                const double x = ok ? ax.pixel(cx) : 0, y = ok ? ay.pixel(cy) : 0;
+                if (ok && std::isfinite(x) && std::isfinite(y) && x >= pl - 1 && x <= pr + 1 &&
+                    y >= pt - 1 && y <= pb + 1) {
+                    pts += px(x) + "," + px(y) + " ";
+                    ++n;
+                } else {
+                    flush();
+                }
+            }
+            flush();
+        }
+        out.raw("</g>\n");
+    }
+
     // Series: runs of consecutive drawable points as polylines, a lone point as a dot.
     for (std::size_t i = 0; i < series_.size(); ++i) {
         const Series& s = series_[i];
@@ -491,14 +560,20 @@ std::string LinePlot::svg(int width, int height) const {
         if (!s.name.empty()) out.raw("<title>" + xml(s.name) + "</title>\n");
         std::vector<std::pair<double, double>> run;
         auto flush = [&] {
-            if (run.size() == 1) {
+            if (run.size() == 1 && !s.dots) {
                 out.raw("<circle cx=\"" + px(run[0].first) + "\" cy=\"" + px(run[0].second) +
                         "\" r=\"2.5\" fill=\"" + colour + "\" stroke=\"none\"/>\n");
-            } else if (run.size() > 1) {
+            } else if (run.size() > 1 && s.line) {
                 std::string pts;
                 for (const auto& [x, y] : run) pts += px(x) + "," + px(y) + " ";
                 pts.pop_back();
                 out.raw("<polyline points=\"" + pts + "\"/>\n");
+            }
+            if (s.dots) {  // markers(): a dot at every point, over the line
+                for (const auto& [x, y] : run) {
+                    out.raw("<circle cx=\"" + px(x) + "\" cy=\"" + px(y) + "\" r=\"3\" fill=\"" +
+                            colour + "\" stroke=\"none\"/>\n");
+                }
             }
             run.clear();
         };
@@ -535,6 +610,23 @@ std::string LinePlot::svg(int width, int height) const {
                              "text-anchor=\"") +
                      (left_side ? "end" : "start") + "\"");
         ++shown;
+    }
+
+    // Point marks: a ring on top of the series, the label to its upper right (upper left
+    // near the right edge), with a white halo so that lines under it stay readable.
+    for (const PointMark& m : point_marks_) {
+        if (!ax.drawable(m.x) || !ay.drawable(m.y)) continue;
+        const double x = ax.pixel(m.x), y = ay.pixel(m.y);
+        if (!std::isfinite(x) || !std::isfinite(y)) continue;
+        out.raw("<circle class=\"point-mark\" cx=\"" + px(x) + "\" cy=\"" + px(y) +
+                "\" r=\"4\" fill=\"white\" stroke=\"#222222\" stroke-width=\"1.8\"/>\n");
+        if (m.label.empty()) continue;
+        const bool left_side = x > pl + 0.75 * (pr - pl);
+        out.text(left_side ? x - 7 : x + 7, y - 7, m.label,
+                 std::string("class=\"point-label\" font-size=\"11\" fill=\"#222222\" "
+                             "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\" "
+                             "text-anchor=\"") +
+                     (left_side ? "end" : "start") + "\"");
     }
 
     // Frame, ticks and tick labels.
@@ -577,7 +669,11 @@ std::string LinePlot::svg(int width, int height) const {
                                 "\" stroke-width=\"2.5\" stroke-linecap=\"round\"";
             if (i >= 10)
                 attrs += std::string(" stroke-dasharray=\"") + kDashes[(i / 10 - 1) % 3] + "\"";
-            out.line(lx + 10, y, lx + 32, y, attrs);
+            if (series_[i].line) out.line(lx + 10, y, lx + 32, y, attrs);
+            if (series_[i].dots) {
+                out.raw("<circle cx=\"" + px(lx + 21) + "\" cy=\"" + px(y) +
+                        "\" r=\"3.5\" fill=\"" + kPalette[i % 10] + "\" stroke=\"none\"/>\n");
+            }
             out.text(lx + 40, y + 4, shorten(series_[i].name, max_chars),
                      "class=\"legend-name\" font-size=\"12\" fill=\"#222222\"");
         }
@@ -630,6 +726,113 @@ void LinePlot::save(const fs::path& path, int width, int height) const {
     std::error_code ec;
     fs::rename(tmp, path, ec);
     if (ec) fail("cannot rename the temporary file " + tmp.string() + " over it", ec.message());
+}
+
+// ---- contour lines (marching squares) ---------------------------------------------------
+
+std::vector<Polyline> contour_lines(const std::vector<double>& xs, const std::vector<double>& ys,
+                                    const std::vector<std::vector<double>>& z, double level) {
+    auto check_axis = [](const std::vector<double>& v, const char* name) {
+        if (v.size() < 2) {
+            throw ValueError(std::string("contour_lines: ") + name + " has " +
+                             std::to_string(v.size()) + " values; it needs at least 2");
+        }
+        for (std::size_t i = 1; i < v.size(); ++i) {
+            if (!(v[i] > v[i - 1])) {
+                throw ValueError(std::string("contour_lines: ") + name +
+                                 " must increase strictly, but value " + std::to_string(i) +
+                                 " is not above value " + std::to_string(i - 1));
+            }
+        }
+    };
+    check_axis(xs, "xs");
+    check_axis(ys, "ys");
+    const std::size_t nx = xs.size(), ny = ys.size();
+    if (z.size() != ny) {
+        throw ShapeError("contour_lines: z has " + std::to_string(z.size()) + " rows; ys has " +
+                         std::to_string(ny) + " values");
+    }
+    for (std::size_t j = 0; j < ny; ++j) {
+        if (z[j].size() != nx) {
+            throw ShapeError("contour_lines: row " + std::to_string(j) + " of z has " +
+                             std::to_string(z[j].size()) + " values; xs has " + std::to_string(nx));
+        }
+    }
+
+    // Each crossing lies on a grid edge and is named by it: the edge from (i, j) to (i + 1, j)
+    // is 2 (j nx + i), the edge from (i, j) to (i, j + 1) is 2 (j nx + i) + 1. Two cells that
+    // share an edge share its crossing, which is how segments join into lines.
+    using Key = std::size_t;
+    const auto h_key = [nx](std::size_t i, std::size_t j) { return 2 * (j * nx + i); };
+    const auto v_key = [nx](std::size_t i, std::size_t j) { return 2 * (j * nx + i) + 1; };
+    const auto point_of = [&](Key k) {
+        const std::size_t cell = k / 2, i = cell % nx, j = cell / nx;
+        const std::size_t i1 = k % 2 == 0 ? i + 1 : i, j1 = k % 2 == 0 ? j : j + 1;
+        const double za = z[j][i], zb = z[j1][i1];
+        const double t = (level - za) / (zb - za);  // za and zb lie on either side of level
+        return std::pair<double, double>{xs[i] + t * (xs[i1] - xs[i]),
+                                         ys[j] + t * (ys[j1] - ys[j])};
+    };
+
+    std::vector<std::pair<Key, Key>> segments;
+    for (std::size_t j = 0; j + 1 < ny; ++j) {
+        for (std::size_t i = 0; i + 1 < nx; ++i) {
+            // Corners counter-clockwise from the lower left; edges bottom, right, top, left.
+            const double c[4] = {z[j][i], z[j][i + 1], z[j + 1][i + 1], z[j + 1][i]};
+            if (std::isnan(c[0]) || std::isnan(c[1]) || std::isnan(c[2]) || std::isnan(c[3]))
+                continue;
+            const bool up[4] = {c[0] > level, c[1] > level, c[2] > level, c[3] > level};
+            const Key e[4] = {h_key(i, j), v_key(i + 1, j), h_key(i, j + 1), v_key(i, j)};
+            // Edge k joins corners k and k + 1 (mod 4); it is crossed when they differ.
+            std::vector<int> crossed;
+            for (int k = 0; k < 4; ++k)
+                if (up[k] != up[(k + 1) % 4]) crossed.push_back(k);
+            if (crossed.size() == 2) {
+                segments.emplace_back(e[crossed[0]], e[crossed[1]]);
+            } else if (crossed.size() == 4) {
+                // A saddle: when the centre is on the side of corner 0, corners 0 and 2 are
+                // connected through it and the lines cut off corners 1 and 3; else 0 and 2.
+                const bool centre_up = (c[0] + c[1] + c[2] + c[3]) / 4 > level;
+                if (centre_up == up[0]) {
+                    segments.emplace_back(e[0], e[1]);  // around corner 1
+                    segments.emplace_back(e[2], e[3]);  // around corner 3
+                } else {
+                    segments.emplace_back(e[3], e[0]);  // around corner 0
+                    segments.emplace_back(e[1], e[2]);  // around corner 2
+                }
+            }
+        }
+    }
+
+    // Join: every crossing is shared by at most two segments (the two cells beside its edge).
+    std::multimap<Key, std::size_t> at;
+    for (std::size_t s = 0; s < segments.size(); ++s) {
+        at.emplace(segments[s].first, s);
+        at.emplace(segments[s].second, s);
+    }
+    std::vector<bool> used(segments.size(), false);
+    const auto next_from = [&](Key k) -> std::optional<Key> {
+        for (auto [it, end] = at.equal_range(k); it != end; ++it) {
+            const std::size_t s = it->second;
+            if (used[s]) continue;
+            used[s] = true;
+            return segments[s].first == k ? segments[s].second : segments[s].first;
+        }
+        return std::nullopt;
+    };
+    std::vector<Polyline> lines;
+    for (std::size_t s = 0; s < segments.size(); ++s) {
+        if (used[s]) continue;
+        used[s] = true;
+        std::deque<Key> chain{segments[s].first, segments[s].second};
+        while (auto k = next_from(chain.back())) chain.push_back(*k);
+        while (auto k = next_from(chain.front())) chain.push_front(*k);
+        Polyline line;
+        line.reserve(chain.size());
+        for (Key k : chain) line.push_back(point_of(k));
+        lines.push_back(std::move(line));
+    }
+    return lines;
 }
 
 }  // namespace tapegrad::nn
