@@ -32,7 +32,7 @@ struct Sum {
     template <class T>
     static void backward(BackwardContext<T>& c) {
         const auto kept = kept_shape(c.in_shape(0), axes_of(c.ints()));
-        c.accumulate(0, xt::broadcast(as_kept(c.grad(), kept), c.in_shape(0)));
+        c.accumulate(0, detail::expand_to(c.grad(), kept, c.in_shape(0), T(1)));
     }
 };
 
@@ -53,7 +53,7 @@ struct Mean {
         std::size_t n = 1;
         for (auto a : axes) n *= c.in_shape(0)[a];
         const T inv = T(1) / static_cast<T>(n);
-        c.accumulate(0, xt::broadcast(as_kept(c.grad(), kept), c.in_shape(0)) * inv);
+        c.accumulate(0, detail::expand_to(c.grad(), kept, c.in_shape(0), inv));
     }
 };
 

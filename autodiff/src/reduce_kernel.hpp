@@ -4,7 +4,9 @@
 // right) and extent 1 on the reduced axes. xtensor's generic reducers are slow and, in 0.24,
 // crash on some full reductions; this loop is simple and fast for the common layouts.
 #include <vector>
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
+#include <xtensor/xbroadcast.hpp>
 
 #include "tapegrad/autodiff/tensor.hpp"
 
@@ -32,6 +34,22 @@ xt::xarray<T> reduce_to(const xt::xarray<T>& x, const Shape& target, T init, Op 
     while (k > 0 && rstride[k - 1] != 0) inner *= xs[--k];
     bool leading_only = true;
     for (std::size_t i = 0; i < k; ++i) leading_only = leading_only && rstride[i] == 0;
+    if (leading_only && inner == 1) {
+        // Everything into one element (a full sum, a loss's mean): kLanes partial results side
+        // by side, so that each add need not wait for the one before (4 cycles each).
+        constexpr std::size_t L = 64 / sizeof(T);
+        T part[L];
+        std::fill(part, part + L, init);
+        const std::size_t n = x.size();
+        std::size_t i = 0;
+        for (; i + L <= n; i += L)
+            for (std::size_t l = 0; l < L; ++l) part[l] = op(part[l], src[i + l]);
+        T acc = dst[0];
+        for (; i < n; ++i) acc = op(acc, src[i]);
+        for (std::size_t l = 0; l < L; ++l) acc = op(acc, part[l]);
+        dst[0] = acc;
+        return r;
+    }
     if (leading_only) {
         for (std::size_t o = 0, outer = x.size() / inner; o < outer; ++o, src += inner)
             for (std::size_t j = 0; j < inner; ++j) dst[j] = op(dst[j], src[j]);
@@ -66,6 +84,43 @@ xt::xarray<T> reduce_to(const xt::xarray<T>& x, const Shape& target, T init, Op 
         }
     }
     return r;
+}
+
+// The adjoint of a sum: g, of the kept shape (extent 1 on the reduced axes), broadcast back to
+// `shape` and times s. The common layouts are plain loops (xtensor's broadcasting assignment
+// costs several ns per element); the others go through xt::broadcast.
+template <class T>
+xt::xarray<T> expand_to(const xt::xarray<T>& g, const Shape& kept, const Shape& shape, T s) {
+    xt::xarray<T> out = xt::xarray<T>::from_shape(shape);
+    T* o = out.data();
+    const T* src = g.data();
+    const std::size_t n = out.size();
+    if (g.size() == 1) {
+        std::fill(o, o + n, src[0] * s);
+        return out;
+    }
+    // Kept extents form a trailing block (bias-like) or a leading block (row-like)?
+    std::size_t k = kept.size(), inner = 1;
+    while (k > 0 && kept[k - 1] == shape[k - 1]) inner *= shape[--k];
+    bool rest_reduced = true;
+    for (std::size_t i = 0; i < k; ++i) rest_reduced = rest_reduced && kept[i] == 1;
+    if (rest_reduced && inner == g.size()) {
+        for (std::size_t r = 0; r < n; r += inner)
+            for (std::size_t j = 0; j < inner; ++j) o[r + j] = src[j] * s;
+        return out;
+    }
+    std::size_t tail = 1;
+    k = kept.size();
+    while (k > 0 && kept[k - 1] == 1) tail *= shape[--k];
+    bool rest_kept = true;
+    for (std::size_t i = 0; i < k; ++i) rest_kept = rest_kept && kept[i] == shape[i];
+    if (rest_kept) {
+        for (std::size_t r = 0; r < g.size(); ++r)
+            std::fill(o + r * tail, o + (r + 1) * tail, src[r] * s);
+        return out;
+    }
+    out = xt::broadcast(xt::adapt(src, g.size(), xt::no_ownership(), kept), shape) * s;
+    return out;
 }
 
 template <class T>

@@ -3,6 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <tuple>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+#ifdef XTENSOR_USE_XSIMD
+#include <xsimd/xsimd.hpp>
+#endif
 
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/error.hpp"
@@ -42,6 +49,37 @@ struct StepScalars {
     bool decoupled, amsgrad, maximize;
 };
 
+// Flushes denormal results (and reads denormal inputs as zero) while alive, on this thread.
+// A moment whose gradient stays zero decays by beta1 every step into the denormal range, where
+// each operation takes a microcode assist: Adam's update slowed down epoch after epoch (a
+// Fashion-MNIST epoch from 0.61 to 0.85 s; flat at 0.62-0.66 with flushing). What flushing
+// changes is below 1.2e-38: a moment that small moves its parameter by less than 1e-30.
+class FlushDenormals {
+  public:
+#if defined(__SSE__)
+    // MXCSR bit 15 flushes results to zero (FTZ), bit 6 reads denormal inputs as zero (DAZ).
+    FlushDenormals() : saved_(_mm_getcsr()) {
+        _mm_setcsr(saved_ | 0x8040);
+    }
+    ~FlushDenormals() {
+        _mm_setcsr(saved_);
+    }
+
+  private:
+    unsigned saved_;
+#endif
+};
+
+// max for scalars and xsimd batches alike.
+template <class V>
+V larger(V a, V b) {
+    if constexpr (std::is_floating_point_v<V>) {
+        return std::max(a, b);
+    } else {
+        return xsimd::max(a, b);
+    }
+}
+
 template <class T>
 void update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
             Tensor* max_exp_avg_sq, const StepScalars& s) {
@@ -58,23 +96,51 @@ void update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_
     const T bc2_sqrt = static_cast<T>(s.bias_correction2_sqrt);
     const T neg_step_size = static_cast<T>(-s.step_size);
     T* p = w.data();
-    for (std::size_t i = 0; i < w.size(); ++i) {
-        T gi = s.maximize ? -g[i] : g[i];
+    // One element, or one xsimd batch of them (the same expression for both): a scalar loop
+    // with sqrt and a division per element was half of a Fashion-MNIST epoch.
+    auto step = [&](auto gi, auto pi, auto mi, auto vi, auto vmaxi) {
+        using V = decltype(gi);
+        if (s.maximize) gi = -gi;
         if (s.decoupled) {
-            p[i] = p[i] * shrink;  // AdamW: p *= 1 - lr * wd (PyTorch applies it even for wd 0)
+            pi = pi * V(shrink);  // AdamW: p *= 1 - lr * wd (PyTorch applies it even for wd 0)
         } else if (s.weight_decay != 0) {
-            gi = gi + wd * p[i];  // Adam: L2 added to the gradient
+            gi = gi + V(wd) * pi;  // Adam: L2 added to the gradient
         }
-        m[i] = m[i] * b1 + one_minus_b1 * gi;
-        v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
-        T second = v[i];
+        mi = mi * V(b1) + V(one_minus_b1) * gi;
+        vi = vi * V(b2) + V(one_minus_b2) * gi * gi;
+        V second = vi;
         if (vmax) {
-            vmax[i] = std::max(vmax[i], v[i]);
-            second = vmax[i];
+            vmaxi = larger(vmaxi, vi);
+            second = vmaxi;
         }
         // PyTorch's order: (sqrt(v) / sqrt(1 - beta2^t)) + eps, then p += -step_size * m / denom.
-        const T denom = std::sqrt(second) / bc2_sqrt + eps;
-        p[i] = p[i] + neg_step_size * m[i] / denom;
+        using std::sqrt;
+        const V denom = sqrt(second) / V(bc2_sqrt) + V(eps);
+        pi = pi + V(neg_step_size) * mi / denom;
+        return std::tuple{pi, mi, vi, vmaxi};
+    };
+    const std::size_t n = w.size();
+    const FlushDenormals flush;
+    std::size_t i = 0;
+#ifdef XTENSOR_USE_XSIMD
+    using B = xsimd::batch<T>;
+    for (; i + B::size <= n; i += B::size) {
+        const B vm = vmax ? B::load_unaligned(vmax + i) : B(T(0));
+        const auto [pi, mi, vi, vmaxi] =
+            step(B::load_unaligned(g + i), B::load_unaligned(p + i), B::load_unaligned(m + i),
+                 B::load_unaligned(v + i), vm);
+        pi.store_unaligned(p + i);
+        mi.store_unaligned(m + i);
+        vi.store_unaligned(v + i);
+        if (vmax) vmaxi.store_unaligned(vmax + i);
+    }
+#endif
+    for (; i < n; ++i) {
+        const auto [pi, mi, vi, vmaxi] = step(g[i], p[i], m[i], v[i], vmax ? vmax[i] : T(0));
+        p[i] = pi;
+        m[i] = mi;
+        v[i] = vi;
+        if (vmax) vmax[i] = vmaxi;
     }
 }
 
@@ -82,7 +148,7 @@ void update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_
 
 void AdamBase::validate(double lr, const GroupOptions& o) const {
     auto bad = [&](const std::string& what) { throw ValueError(name() + ": invalid " + what); };
-    if (!(lr >= 0)) bad("lr " + num(lr) + " (must be >= 0)");
+    if (!(lr >= 0) || std::isinf(lr)) bad("lr " + num(lr) + " (must be finite and >= 0)");
     if (!(o.eps >= 0)) bad("eps " + num(o.eps) + " (must be >= 0)");
     if (!(o.betas.first >= 0 && o.betas.first < 1))
         bad("betas.first (beta1) " + num(o.betas.first) + " (must be in [0, 1))");
