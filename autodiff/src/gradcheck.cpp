@@ -1,5 +1,6 @@
 #include "tapegrad/autodiff/gradcheck.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ostream>
@@ -38,6 +39,7 @@ struct Checker {
     const GradcheckOptions& opt;
     GradcheckReport report;
     double worst_ratio = -1;
+    std::vector<GradcheckEntry>* entries = nullptr;  // every comparison, for gradcheck_table
 
     void compare(double analytic, double numeric, std::size_t input, const Shape& index,
                  const std::string& output) {
@@ -54,6 +56,8 @@ struct Checker {
                 report.max_rel_error = std::max(report.max_rel_error, err / std::abs(numeric));
         }
         if (!ok) report.passed = false;
+        if (entries)
+            entries->push_back({input, {}, index, output, analytic, numeric, err, tol, ok});
         if (ratio > worst_ratio) {
             worst_ratio = ratio;
             report.worst_input = input;
@@ -65,10 +69,8 @@ struct Checker {
     }
 };
 
-}  // namespace
-
-GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
-                          const GradcheckOptions& opt) {
+GradcheckReport gradcheck_impl(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                               const GradcheckOptions& opt, std::vector<GradcheckEntry>* entries) {
     if (inputs.empty()) throw ValueError("gradcheck: needs at least one input");
     // Fresh float64 leaves: the caller's tensors stay as they were.
     std::vector<Tensor> xs;
@@ -114,6 +116,7 @@ GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
 
     // Numeric: central differences, one input element at a time.
     Checker check{opt, {}};
+    check.entries = entries;
     check.report.projected = project;
     for (std::size_t i = 0; i < xs.size(); ++i) {
         auto& x = xs[i].impl()->value;
@@ -140,9 +143,11 @@ GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
     return check.report;
 }
 
-GradcheckReport gradcheck_params(const std::function<Tensor()>& loss,
-                                 const std::vector<Tensor>& params, const GradcheckOptions& opt,
-                                 const std::vector<std::string>& names) {
+GradcheckReport gradcheck_params_impl(const std::function<Tensor()>& loss,
+                                      const std::vector<Tensor>& params,
+                                      const GradcheckOptions& opt,
+                                      const std::vector<std::string>& names,
+                                      std::vector<GradcheckEntry>* entries) {
     if (params.empty()) throw ValueError("gradcheck_params: needs at least one parameter");
     for (std::size_t i = 0; i < params.size(); ++i) {
         const Tensor& p = params[i];
@@ -174,6 +179,7 @@ GradcheckReport gradcheck_params(const std::function<Tensor()>& loss,
         }
     }
     Checker check{opt, {}};
+    check.entries = entries;
     for (std::size_t i = 0; i < params.size(); ++i) {
         // Written through the variant, not mutable_value(): the probe is not a real change.
         auto& xv = std::get<2>(params[i].impl()->value);
@@ -194,6 +200,19 @@ GradcheckReport gradcheck_params(const std::function<Tensor()>& loss,
         }
     }
     return check.report;
+}
+
+}  // namespace
+
+GradcheckReport gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                          const GradcheckOptions& opt) {
+    return gradcheck_impl(f, inputs, opt, nullptr);
+}
+
+GradcheckReport gradcheck_params(const std::function<Tensor()>& loss,
+                                 const std::vector<Tensor>& params, const GradcheckOptions& opt,
+                                 const std::vector<std::string>& names) {
+    return gradcheck_params_impl(loss, params, opt, names, nullptr);
 }
 
 GradcheckReport gradcheck(const std::function<Tensor(const Tensor&)>& f,
@@ -230,6 +249,90 @@ std::string GradcheckReport::to_string() const {
 
 std::ostream& operator<<(std::ostream& os, const GradcheckReport& r) {
     return os << r.to_string();
+}
+
+namespace {
+
+// Worst first: the largest error relative to its tolerance (NaN errors count as infinite).
+GradcheckTable make_table(GradcheckReport report, std::vector<GradcheckEntry> entries,
+                          const std::vector<Tensor>& inputs,
+                          const std::vector<std::string>& names) {
+    auto ratio = [](const GradcheckEntry& e) {
+        if (std::isnan(e.analytic) && std::isnan(e.numeric)) return 0.0;
+        return std::isnan(e.abs_error) ? INFINITY : e.abs_error / e.tolerance;
+    };
+    std::stable_sort(
+        entries.begin(), entries.end(),
+        [&](const GradcheckEntry& a, const GradcheckEntry& b) { return ratio(a) > ratio(b); });
+    for (auto& e : entries) {
+        if (e.input < names.size()) {
+            e.input_name = names[e.input];
+        } else if (e.input < inputs.size() && inputs[e.input].defined()) {
+            e.input_name = inputs[e.input].name();
+        }
+    }
+    return {std::move(report), std::move(entries)};
+}
+
+std::string number(const char* format, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, format, v);
+    return buf;
+}
+
+}  // namespace
+
+GradcheckTable gradcheck_table(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                               const GradcheckOptions& options,
+                               const std::vector<std::string>& names) {
+    std::vector<GradcheckEntry> entries;
+    auto report = gradcheck_impl(f, inputs, options, &entries);
+    return make_table(std::move(report), std::move(entries), inputs, names);
+}
+
+GradcheckTable gradcheck_params_table(const std::function<Tensor()>& loss,
+                                      const std::vector<Tensor>& params,
+                                      const GradcheckOptions& options,
+                                      const std::vector<std::string>& names) {
+    std::vector<GradcheckEntry> entries;
+    auto report = gradcheck_params_impl(loss, params, options, names, &entries);
+    return make_table(std::move(report), std::move(entries), params, names);
+}
+
+std::string GradcheckTable::to_string(std::size_t max_rows) const {
+    std::vector<std::vector<std::string>> rows{
+        {"input", "element", "output", "analytic", "numeric", "|error|", "error/tol", ""}};
+    const bool outputs = std::any_of(entries.begin(), entries.end(),
+                                     [](const GradcheckEntry& e) { return e.output != "[]"; });
+    for (std::size_t k = 0; k < std::min(max_rows, entries.size()); ++k) {
+        const auto& e = entries[k];
+        rows.push_back({e.input_name.empty() ? std::to_string(e.input) : e.input_name,
+                        shape_str(e.index), e.output, number("%.10g", e.analytic),
+                        number("%.10g", e.numeric), number("%.2e", e.abs_error),
+                        number("%.2e", e.abs_error / e.tolerance), e.passed ? "ok" : "FAIL"});
+    }
+    std::vector<std::size_t> width(rows[0].size(), 0);
+    for (const auto& r : rows)
+        for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+    std::string s = report.to_string() + "\n";
+    s += "tolerance per element: atol + rtol·|numeric|; worst " + std::to_string(rows.size() - 1) +
+         " of " + std::to_string(entries.size()) + ":\n";
+    for (const auto& r : rows) {
+        std::string line;
+        for (std::size_t c = 0; c < r.size(); ++c) {
+            if (c == 2 && !outputs) continue;  // one output: the column says nothing
+            // Names left-aligned, numbers right-aligned.
+            const std::string pad(width[c] - r[c].size(), ' ');
+            line += "  " + (c < 3 || c == 7 ? r[c] + pad : pad + r[c]);
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        s += line + "\n";
+    }
+    return s;
+}
+
+std::ostream& operator<<(std::ostream& os, const GradcheckTable& t) {
+    return os << t.to_string();
 }
 
 }  // namespace tapegrad

@@ -204,8 +204,9 @@ struct Minimum {
 };
 
 struct Where {
-    static constexpr OpInfo info{"where",
-                                 "out = cond ? a : b; ∂out/∂a = [cond], ∂out/∂b = [not cond]"};
+    static constexpr OpInfo info{
+        "where",
+        "out = cond ? a : b; ∂out/∂cond = 0 (a selector), ∂out/∂a = [cond], ∂out/∂b = [not cond]"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         broadcast_shapes(info.name, broadcast_shapes(info.name, in[0]->shape(), in[1]->shape()),

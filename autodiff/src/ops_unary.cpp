@@ -26,7 +26,7 @@ struct Square {
 };
 
 struct Sqrt {
-    static constexpr OpInfo info{"sqrt", "∂out/∂x = 1/(2·sqrt(x))"};
+    static constexpr OpInfo info{"sqrt", "∂out/∂x = 1/(2·sqrt(x)) = 1/(2·out)"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::sqrt(*in[0]);
@@ -123,7 +123,7 @@ struct Sigmoid {
 };
 
 struct Relu {
-    static constexpr OpInfo info{"relu", "∂out/∂x = [x > 0]"};
+    static constexpr OpInfo info{"relu", "∂out/∂x = [x > 0] (1 where x > 0, else 0)"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::maximum(*in[0], T(0));
@@ -197,7 +197,8 @@ struct Gelu {
 };
 
 struct Clamp {
-    static constexpr OpInfo info{"clamp", "∂out/∂x = [min ≤ x ≤ max]"};
+    static constexpr OpInfo info{"clamp",
+                                 "∂out/∂x = [min ≤ x ≤ max] (1 inside the bounds, else 0)"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const T lo = static_cast<T>(args.s0), hi = static_cast<T>(args.s1);

@@ -26,13 +26,44 @@ xt::xarray<T> ones_of(const Shape& s) {
     return xt::xarray<T>(xt::ones<T>(s));
 }
 
+// The arrays of tapes that ended on this thread, emptied but with their capacity. A training
+// loop makes one tape per step; growing fresh arrays every time (and glibc merging its small
+// free blocks before each large request) cost 20-30 ns per recorded op.
+struct SpareArrays {
+    std::vector<Node> nodes;
+    std::vector<std::shared_ptr<detail::TensorImpl>> slots;
+    std::vector<std::int32_t> input_slots;
+    std::vector<std::uint32_t> input_versions;
+    std::vector<std::int64_t> ints;
+    std::vector<detail::AnyArray> grads;
+};
+thread_local bool spares_alive = false;  // false before first use and after thread exit
+struct SpareList {
+    std::vector<SpareArrays> list;
+    SpareList() { spares_alive = true; }
+    ~SpareList() { spares_alive = false; }
+};
+thread_local SpareList spares;
+constexpr std::size_t kMaxSpareNodes = 1 << 16;  // a huge tape's arrays are not kept
+
 }  // namespace
 
 Tape::Tape(TapeOptions options) : options_(options), id_(next_tape_id++) {
-    nodes_.reserve(64);
-    slots_.reserve(128);
-    input_slots_.reserve(128);
-    input_versions_.reserve(128);
+    if (!spares.list.empty()) {
+        SpareArrays& a = spares.list.back();
+        nodes_ = std::move(a.nodes);
+        slots_ = std::move(a.slots);
+        input_slots_ = std::move(a.input_slots);
+        input_versions_ = std::move(a.input_versions);
+        ints_ = std::move(a.ints);
+        grads_ = std::move(a.grads);
+        spares.list.pop_back();
+    } else {
+        nodes_.reserve(64);
+        slots_.reserve(128);
+        input_slots_.reserve(128);
+        input_versions_.reserve(128);
+    }
     open_tapes.push_back(this);
 }
 
@@ -40,6 +71,15 @@ Tape::~Tape() {
     // Tapes are scoped objects, so they close in reverse order; tolerate any order anyway.
     auto it = std::find(open_tapes.rbegin(), open_tapes.rend(), this);
     if (it != open_tapes.rend()) open_tapes.erase(std::next(it).base());
+    if (!spares_alive || spares.list.size() >= 4 || nodes_.capacity() > kMaxSpareNodes) return;
+    grads_.clear();  // first: gradients and values are freed here, as before
+    slots_.clear();
+    nodes_.clear();
+    input_slots_.clear();
+    input_versions_.clear();
+    ints_.clear();
+    spares.list.push_back({std::move(nodes_), std::move(slots_), std::move(input_slots_),
+                           std::move(input_versions_), std::move(ints_), std::move(grads_)});
 }
 
 Tape* Tape::recording() {
@@ -174,11 +214,30 @@ void Tape::run_backward(const Tensor& target, const Tensor* seed, const char* wh
     } else {
         grads_[target_slot] = ones_of<double>(target.shape());
     }
+    if (observer_) [[unlikely]] {
+        observed_backward(target_slot);
+        return;
+    }
     for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) {
         if (std::holds_alternative<std::monostate>(grads_[it->out])) continue;
         check_versions(*it);
         it->backward(*this, *it);
     }
+}
+
+// The same walk with the observer told about each node: a separate loop, so that the usual
+// one pays a single branch per backward pass, not per node.
+void Tape::observed_backward(std::int32_t target_slot) {
+    observer_->backward_begin(*this, target_slot);
+    for (std::size_t i = nodes_.size(); i-- > 0;) {
+        const Node& n = nodes_[i];
+        if (std::holds_alternative<std::monostate>(grads_[n.out])) continue;
+        check_versions(n);
+        observer_->before_node(*this, i);
+        n.backward(*this, n);
+        observer_->after_node(*this, i);
+    }
+    observer_->backward_end(*this);
 }
 
 void Tape::accumulate_into_grads() {

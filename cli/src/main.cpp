@@ -5,6 +5,8 @@
 
 #include <tapegrad/autodiff/error.hpp>
 
+#include "bench_command.hpp"
+#include "step_command.hpp"
 #include "train_command.hpp"
 
 int main(int argc, char** argv) {
@@ -15,6 +17,10 @@ int main(int argc, char** argv) {
     int exit_code = 1;
     tapegrad::cli::TrainArgs train;
     tapegrad::cli::add_train_command(app, train, exit_code);
+    tapegrad::cli::StepArgs step;
+    tapegrad::cli::add_step_command(app, step, exit_code);
+    tapegrad::cli::BenchArgs bench;
+    tapegrad::cli::add_bench_command(app, bench, exit_code);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

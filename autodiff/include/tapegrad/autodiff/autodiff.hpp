@@ -9,3 +9,4 @@
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 #include "tapegrad/autodiff/threads.hpp"
+#include "tapegrad/autodiff/trace.hpp"

@@ -30,8 +30,8 @@ struct GradcheckReport {
     // The worst pair: the one furthest beyond its tolerance (largest error / tolerance).
     std::size_t worst_input = 0;
     std::string worst_input_name;  // the parameter's name, when checking named parameters
-    Shape worst_index;         // element of that input
-    std::string worst_output;  // "[2, 1]" of the output, or "projection 0"
+    Shape worst_index;             // element of that input
+    std::string worst_output;      // "[2, 1]" of the output, or "projection 0"
     double worst_analytic = 0;
     double worst_numeric = 0;
     bool projected = false;
@@ -58,5 +58,39 @@ GradcheckReport gradcheck_params(const std::function<Tensor()>& loss,
                                  const std::vector<Tensor>& params,
                                  const GradcheckOptions& options = {},
                                  const std::vector<std::string>& names = {});
+
+// ---- the same checks as a table a person can read ----
+
+// One comparison: an element of an input (and, for a function with several outputs, one
+// output element or projection) with its analytic and numeric derivative.
+struct GradcheckEntry {
+    std::size_t input = 0;
+    std::string input_name;  // the name given, else the tensor's own name, else empty
+    Shape index;
+    std::string output;  // "[]" for a scalar function
+    double analytic = 0;
+    double numeric = 0;
+    double abs_error = 0;  // |analytic - numeric|
+    double tolerance = 0;  // atol + rtol·|numeric|
+    bool passed = true;
+};
+
+// A report with every comparison behind it, worst first (largest error / tolerance).
+struct GradcheckTable {
+    GradcheckReport report;
+    std::vector<GradcheckEntry> entries;
+    // The worst max_rows rows as a table, after a summary line.
+    std::string to_string(std::size_t max_rows = 20) const;
+};
+std::ostream& operator<<(std::ostream& os, const GradcheckTable& t);
+
+// gradcheck and gradcheck_params, keeping every comparison. names label the inputs.
+GradcheckTable gradcheck_table(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                               const GradcheckOptions& options = {},
+                               const std::vector<std::string>& names = {});
+GradcheckTable gradcheck_params_table(const std::function<Tensor()>& loss,
+                                      const std::vector<Tensor>& params,
+                                      const GradcheckOptions& options = {},
+                                      const std::vector<std::string>& names = {});
 
 }  // namespace tapegrad

@@ -32,6 +32,19 @@ struct Node {
     double scalar[2];  // scalar arguments (exponent, slope, bounds)
 };
 
+// Told about every node a backward pass runs, in the order it runs them (the stepper in
+// trace.hpp is one). Each call sees the tape as it is at that moment: before_node while the
+// node's rule has not run yet, after_node once its contributions are in its inputs' gradients.
+class BackwardObserver {
+  public:
+    virtual ~BackwardObserver() = default;
+    // The pass starts from target_slot, whose gradient (the seed) is already set.
+    virtual void backward_begin(const Tape& tape, std::int32_t target_slot) = 0;
+    virtual void before_node(const Tape& tape, std::size_t node_index) = 0;
+    virtual void after_node(const Tape& tape, std::size_t node_index) = 0;
+    virtual void backward_end(const Tape& tape) = 0;
+};
+
 struct TapeOptions {
     bool persistent = false;    // allow more than one backward / gradient call
     bool retain_grads = false;  // keep every recorded tensor's gradient readable with grad()
@@ -61,6 +74,10 @@ class Tape {
     static Tape* recording();
 
     // ---- inspection (listings, the stepper) ----
+    // Every later backward (and gradient) reports to the observer; nullptr stops it. The tape
+    // does not own it: it must outlive those calls.
+    void set_observer(BackwardObserver* observer) { observer_ = observer; }
+    BackwardObserver* observer() const { return observer_; }
     const std::vector<Node>& nodes() const { return nodes_; }
     std::span<const std::int32_t> inputs_of(const Node& n) const {
         return {input_slots_.data() + n.in_begin, static_cast<std::size_t>(n.n_in)};
@@ -86,6 +103,7 @@ class Tape {
 
     std::int32_t slot_of_input(const Tensor& t);
     void run_backward(const Tensor& target, const Tensor* seed, const char* what);
+    void observed_backward(std::int32_t target_slot);
     void check_versions(const Node& n) const;
     void accumulate_into_grads();
     std::vector<Tensor> collect(const std::vector<Tensor>& sources) const;
@@ -98,6 +116,7 @@ class Tape {
     std::vector<std::uint32_t> input_versions_;
     std::vector<std::int64_t> ints_;
     std::vector<detail::AnyArray> grads_;  // per slot, during and after backward
+    BackwardObserver* observer_ = nullptr;
     bool used_ = false;
 };
 
