@@ -14,12 +14,15 @@ packages=(
   dataset-fashion-mnist              # Fashion-MNIST IDX files (tests, examples, benchmarks)
   graphviz                           # dot: tape pictures (a test renders one)
   tmux                               # a test drives the interactive stepper through a terminal
+  clang                              # make fuzz: libFuzzer targets are built with clang++
+  libclang-rt-14-dev                 # clang's libFuzzer, ASan and UBSan runtimes
 )
-# Extra groups, asked for by name: ./install-deps.sh graphviz torch
+# Extra groups, asked for by name: ./install-deps.sh graphviz torch valgrind
 for extra in "$@"; do
   case "$extra" in
     graphviz) packages+=(graphviz) ;;
     torch) packages+=(python3-torch python3-numpy) ;;
+    valgrind) packages+=(valgrind) ;;  # the memcheck run of tests/fuzz/README.md
     *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
   esac
 done

@@ -49,13 +49,16 @@ Bytes gunzip(const fs::path& path, const Bytes& in) {
     const std::string name = path.string();
     if (in.size() > UINT_MAX)
         throw IoError(name + ": gzip file larger than 4 GiB is not supported");
-    // The last four bytes of a member hold its size mod 2^32: a good first guess.
+    // The last four bytes of a member hold its size mod 2^32: a good first guess. It is only
+    // a claim of the file, so it is capped at what deflate can produce from this many bytes
+    // (at most 1032 to 1): a 20-byte file claiming 4 GiB must not get 4 GiB allocated.
     std::size_t guess = 1 << 16;
     if (in.size() >= 18) {
         const std::size_t n = in.size();
-        guess = std::max<std::size_t>(guess, (std::size_t(in[n - 1]) << 24) |
-                                                 (std::size_t(in[n - 2]) << 16) |
-                                                 (std::size_t(in[n - 3]) << 8) | in[n - 4]);
+        const std::size_t claimed = (std::size_t(in[n - 1]) << 24) |
+                                    (std::size_t(in[n - 2]) << 16) | (std::size_t(in[n - 3]) << 8) |
+                                    in[n - 4];
+        guess = std::max<std::size_t>(guess, std::min<std::size_t>(claimed, 1032 * n));
     }
     Bytes out(guess + 1);  // + 1: the end of the stream is seen without one more resize
     z_stream zs{};

@@ -44,7 +44,15 @@ Linear::Linear(std::size_t in_features, std::size_t out_features, LinearOptions 
 }
 
 Tensor Linear::forward(const Tensor& x) {
-    return linear(x, weight, bias);
+    // The op names the shapes; the layer adds which layer it was, e.g.
+    // "Linear(in_features=3, out_features=2, bias=True): linear: input [4, 5] has 5 features...".
+    try {
+        return linear(x, weight, bias);
+    } catch (const ShapeError& e) {
+        throw ShapeError("Linear(" + extra_repr() + "): " + e.what());
+    } catch (const DtypeError& e) {
+        throw DtypeError("Linear(" + extra_repr() + "): " + e.what());
+    }
 }
 
 std::string Linear::extra_repr() const {

@@ -13,7 +13,24 @@ Sequential& Sequential::push_back(std::shared_ptr<Module> m) {
 
 Tensor Sequential::forward(const Tensor& x) {
     Tensor h = x;
-    for (auto& layer : layers_) h = layer->forward(h);
+    // An error inside a layer says which layer it was: "Sequential layer 2 (Linear): ...".
+    // The exception keeps its type; other exceptions pass through as they are.
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+        const auto where = [&] {
+            return "Sequential layer " + std::to_string(i) + " (" + layers_[i]->type_name() + "): ";
+        };
+        try {
+            h = layers_[i]->forward(h);
+        } catch (const ShapeError& e) {
+            throw ShapeError(where() + e.what());
+        } catch (const DtypeError& e) {
+            throw DtypeError(where() + e.what());
+        } catch (const ValueError& e) {
+            throw ValueError(where() + e.what());
+        } catch (const TapeError& e) {
+            throw TapeError(where() + e.what());
+        }
+    }
     return h;
 }
 

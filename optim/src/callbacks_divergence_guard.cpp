@@ -63,7 +63,8 @@ void DivergenceGuard::on_batch_end(TrainState& state) {
     const double reference = std::max(best_, options_.floor);
     std::string what;
     if (!std::isfinite(loss)) {
-        what = "the loss became " + num(loss);
+        // "nan" whatever its sign bit (log of a negative number gives -nan on x86).
+        what = "the loss became " + (std::isnan(loss) ? std::string("nan") : num(loss));
     } else if (steps_ > options_.warmup_steps && std::isfinite(reference) &&
                loss > options_.factor * reference) {
         what = "the loss rose to " + num(loss) + ", over " + num(options_.factor) +

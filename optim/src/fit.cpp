@@ -102,6 +102,37 @@ void evaluate_into(Logs& logs, const std::string& prefix, nn::Module& model, con
     acc.into(logs, prefix, metrics, threshold);
 }
 
+// One pass over a data set before training: a NaN or infinity in the data makes the loss NaN
+// many steps later, where nothing says which row was at fault, so it is named here.
+template <class T>
+void check_finite_values(const xt::xarray<T>& a, const Shape& shape, const std::string& what) {
+    const T* p = a.data();
+    const std::size_t n = a.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (std::isfinite(p[i])) continue;
+        const std::size_t per_row = shape.empty() || shape[0] == 0 ? 1 : n / shape[0];
+        throw ValueError(what + " has " +
+                         (std::isnan(p[i]) ? "nan"
+                          : p[i] > 0       ? "inf"
+                                           : "-inf") +
+                         " at row " + std::to_string(i / per_row) + ", column " +
+                         std::to_string(i % per_row) +
+                         " (counted from 0): training on it makes the loss nan; remove or "
+                         "impute it first");
+    }
+}
+
+void check_finite(const nn::Dataset& data, const std::string& which) {
+    for (const auto& [t, name] : {std::pair{&data.x, "x"}, std::pair{&data.y, "y"}}) {
+        if (!t->defined()) continue;
+        const std::string what = "fit: the " + which + " data's " + name;
+        if (t->dtype() == f32)
+            check_finite_values(t->value<float>(), t->shape(), what);
+        else
+            check_finite_values(t->value<double>(), t->shape(), what);
+    }
+}
+
 // Ordering of the keys in a printed line: loss, training metrics, val_loss, validation
 // metrics, lr, anything else.
 int key_rank(const std::string& k) {
@@ -158,6 +189,8 @@ FitResult fit(nn::Module& model, Optimizer& optimizer, const LossFn& loss, nn::D
         if (options.validation_batch_size == 0)
             throw ValueError("fit: validation_batch_size must be at least 1, got 0");
     }
+    check_finite(train.dataset(), "training");
+    if (options.validation) check_finite(*options.validation, "validation");
     if (options.scheduler && &options.scheduler->optimizer() != &optimizer)
         throw ValueError("fit: the scheduler drives another optimizer than the one given");
     for (std::size_t i = 0; i < options.callbacks.size(); ++i)

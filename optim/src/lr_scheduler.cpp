@@ -318,7 +318,8 @@ void SequentialLR::load_state_dict(const StateDict& d) {
         const std::string index = key.substr(11, dot == std::string::npos ? dot : dot - 11);
         const bool numeric = !index.empty() && dot != std::string::npos &&
                              index.find_first_not_of("0123456789") == std::string::npos;
-        const std::size_t k = numeric ? std::stoul(index) : parts.size();
+        // More than 9 digits would overflow stoul's range checks: no such scheduler anyway.
+        const std::size_t k = numeric && index.size() <= 9 ? std::stoul(index) : parts.size();
         if (k >= parts.size()) {
             throw ValueError("SequentialLR.load_state_dict: '" + key +
                              "' names a scheduler this SequentialLR does not have");

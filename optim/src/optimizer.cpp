@@ -1,11 +1,28 @@
 #include "tapegrad/optim/optimizer.hpp"
 
+#include <charconv>
+#include <cmath>
+#include <string>
+#include <string_view>
+
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/error.hpp"
 
 namespace tapegrad::optim {
 
 namespace {
+
+// The group or parameter number that starts text (digits up to a '.' or the end); a key from
+// a damaged file gets a ValueError, not std::stoul's std::invalid_argument.
+std::size_t index_in_key(std::string_view text, const std::string& key, const std::string& who) {
+    std::size_t v = 0;
+    const char* first = text.data();
+    const char* last = first + text.size();
+    const auto [ptr, ec] = std::from_chars(first, last, v);
+    if (ec != std::errc() || ptr == first || (ptr != last && *ptr != '.'))
+        throw ValueError(who + ".load_state_dict: malformed key '" + key + "'");
+    return v;
+}
 
 std::string state_key(std::size_t g, std::size_t i, const std::string& name) {
     return "state." + std::to_string(g) + "." + std::to_string(i) + "." + name;
@@ -74,6 +91,10 @@ double Optimizer::lr() const {
 }
 
 void Optimizer::set_lr(double lr) {
+    // The constructors refuse these too: a NaN or negative rate would wreck every weight.
+    if (!(lr >= 0) || std::isinf(lr))
+        throw ValueError(name() + ": invalid lr " + std::to_string(lr) +
+                         " (must be finite and >= 0)");
     for (auto& g : groups_) g.lr = lr;
 }
 
@@ -108,12 +129,16 @@ void Optimizer::load_state_dict(const StateDict& d) {
                              "optimizer has fewer parameter groups?)");
         }
         lrs[g] = it->second.item();
+        if (!(lrs[g] >= 0) || std::isinf(lrs[g])) {
+            throw ValueError(name() + ".load_state_dict: '" + key + "' is " +
+                             std::to_string(lrs[g]) + " (a learning rate must be finite and >= 0)");
+        }
         loaded[g].resize(groups_[g].params.size());
     }
     const std::string prefix = "state.";
     for (const auto& [key, value] : d) {
         if (key.rfind("param_groups.", 0) == 0) {
-            const auto g = std::stoul(key.substr(13));
+            const auto g = index_in_key(std::string_view(key).substr(13), key, name());
             if (g >= groups_.size()) {
                 throw ValueError(name() + ".load_state_dict: '" + key + "' names group " +
                                  std::to_string(g) + " but this optimizer has " +
@@ -127,8 +152,9 @@ void Optimizer::load_state_dict(const StateDict& d) {
         if (dot2 == std::string::npos) {
             throw ValueError(name() + ".load_state_dict: malformed key '" + key + "'");
         }
-        const auto g = std::stoul(key.substr(prefix.size(), dot1 - prefix.size()));
-        const auto i = std::stoul(key.substr(dot1 + 1, dot2 - dot1 - 1));
+        const std::string_view k(key);
+        const auto g = index_in_key(k.substr(prefix.size(), dot1 - prefix.size()), key, name());
+        const auto i = index_in_key(k.substr(dot1 + 1, dot2 - dot1 - 1), key, name());
         if (g >= groups_.size() || i >= groups_[g].params.size()) {
             throw ValueError(name() + ".load_state_dict: '" + key +
                              "' names a parameter this optimizer does not have");

@@ -32,7 +32,7 @@ double read_option(const StateDict& d, std::size_t g, const char* option) {
 
 void validate(const RMSpropOptions& o) {
     auto bad = [](const std::string& what) { throw ValueError("RMSprop: invalid " + what); };
-    if (!(o.lr >= 0)) bad("lr " + num(o.lr) + " (must be >= 0)");
+    if (!(o.lr >= 0) || std::isinf(o.lr)) bad("lr " + num(o.lr) + " (must be finite and >= 0)");
     if (!(o.eps >= 0)) bad("eps " + num(o.eps) + " (must be >= 0)");
     if (!(o.momentum >= 0)) bad("momentum " + num(o.momentum) + " (must be >= 0)");
     if (!(o.weight_decay >= 0)) bad("weight_decay " + num(o.weight_decay) + " (must be >= 0)");

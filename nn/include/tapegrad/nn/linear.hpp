@@ -29,6 +29,7 @@ struct LinearOptions {
 class Linear : public Module {
   public:
     Linear(std::size_t in_features, std::size_t out_features, LinearOptions options = {});
+    // A shape or dtype error names the layer: "Linear(in_features=3, out_features=2, ...): ".
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Linear"; }
     std::string extra_repr() const override;

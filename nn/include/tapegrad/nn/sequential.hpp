@@ -25,6 +25,7 @@ class Sequential : public Module {
     }
     Sequential& push_back(std::shared_ptr<Module> m);
 
+    // An error in layer i is rethrown, same type, as "Sequential layer i (Linear): <message>".
     Tensor forward(const Tensor& x) override;
     std::string type_name() const override { return "Sequential"; }
 

@@ -127,7 +127,8 @@ struct FitResult {
 
 // Throws ValueError for bad options (an unknown metric names it and lists the known ones;
 // epochs < initial_epoch, a scheduler of another optimizer, a loader with no batches, an
-// empty validation set, a null callback).
+// empty validation set, a null callback), and for a NaN or infinity in the training or
+// validation data, naming the row and column (one pass over the data when fit starts).
 FitResult fit(nn::Module& model, Optimizer& optimizer, const LossFn& loss, nn::DataLoader& train,
               const FitOptions& options = {});
 

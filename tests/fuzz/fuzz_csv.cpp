@@ -1,0 +1,7 @@
+// libFuzzer target: the bytes as one csv file (see fuzz_entry.hpp for what counts as a finding).
+#include "fuzz_entry.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    tapegrad::fuzz::csv({data, size});
+    return 0;
+}
