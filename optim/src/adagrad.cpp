@@ -3,32 +3,18 @@
 #include <cmath>
 #include <sstream>
 
+#include "group_options.hpp"
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/error.hpp"
 
 namespace tapegrad::optim {
 
+using detail::num;
+using detail::option_key;
+using detail::read_option;
+using detail::state_tensor;
+
 namespace {
-
-std::string num(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-}
-
-std::string option_key(std::size_t g, const char* option) {
-    return "param_groups." + std::to_string(g) + "." + option;
-}
-
-double read_option(const StateDict& d, std::size_t g, const char* option) {
-    const std::string key = option_key(g, option);
-    auto it = d.find(key);
-    if (it == d.end()) {
-        throw ValueError("Adagrad.load_state_dict: missing key '" + key +
-                         "' (was the state saved by another optimizer?)");
-    }
-    return it->second.item();
-}
 
 void validate(const AdagradOptions& o) {
     auto bad = [](const std::string& what) { throw ValueError("Adagrad: invalid " + what); };
@@ -121,11 +107,11 @@ void Adagrad::load_state_dict(const StateDict& d) {
     std::vector<Options> loaded = options_;
     for (std::size_t g = 0; g < loaded.size(); ++g) {
         Options& o = loaded[g];
-        o.lr_decay = read_option(d, g, "lr_decay");
-        o.weight_decay = read_option(d, g, "weight_decay");
-        o.initial_accumulator_value = read_option(d, g, "initial_accumulator_value");
-        o.eps = read_option(d, g, "eps");
-        o.maximize = read_option(d, g, "maximize") != 0;
+        o.lr_decay = read_option(d, g, "lr_decay", name());
+        o.weight_decay = read_option(d, g, "weight_decay", name());
+        o.initial_accumulator_value = read_option(d, g, "initial_accumulator_value", name());
+        o.eps = read_option(d, g, "eps", name());
+        o.maximize = read_option(d, g, "maximize", name()) != 0;
         o.lr = 0;  // restored and checked by the base class
         validate(o);
     }

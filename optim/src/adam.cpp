@@ -11,38 +11,13 @@
 #include <xsimd/xsimd.hpp>
 #endif
 
+#include "group_options.hpp"
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/error.hpp"
 
 namespace tapegrad::optim::detail {
 
 namespace {
-
-std::string num(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-}
-
-std::string option_key(std::size_t g, const char* option) {
-    return "param_groups." + std::to_string(g) + "." + option;
-}
-
-double read_option(const StateDict& d, std::size_t g, const char* option, const std::string& who) {
-    const std::string key = option_key(g, option);
-    auto it = d.find(key);
-    if (it == d.end()) {
-        throw ValueError(who + ".load_state_dict: missing key '" + key +
-                         "' (was the state saved by another optimizer?)");
-    }
-    return it->second.item();
-}
-
-Tensor& state_tensor(std::map<std::string, Tensor>& st, const char* key, const Tensor& p) {
-    auto it = st.find(key);
-    if (it == st.end()) it = st.emplace(key, zeros(p.shape(), p.dtype())).first;
-    return it->second;
-}
 
 struct StepScalars {
     double lr, beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt;
@@ -232,6 +207,11 @@ void AdamBase::load_state_dict(const StateDict& d) {
 }  // namespace tapegrad::optim::detail
 
 namespace tapegrad::optim {
+
+using detail::num;
+using detail::option_key;
+using detail::read_option;
+using detail::state_tensor;
 
 Adam::Adam(std::vector<Tensor> params, Options options) : AdamBase(false) {
     add_param_group(std::move(params), options);

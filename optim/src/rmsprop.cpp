@@ -3,32 +3,18 @@
 #include <cmath>
 #include <sstream>
 
+#include "group_options.hpp"
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/error.hpp"
 
 namespace tapegrad::optim {
 
+using detail::num;
+using detail::option_key;
+using detail::read_option;
+using detail::state_tensor;
+
 namespace {
-
-std::string num(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-}
-
-std::string option_key(std::size_t g, const char* option) {
-    return "param_groups." + std::to_string(g) + "." + option;
-}
-
-double read_option(const StateDict& d, std::size_t g, const char* option) {
-    const std::string key = option_key(g, option);
-    auto it = d.find(key);
-    if (it == d.end()) {
-        throw ValueError("RMSprop.load_state_dict: missing key '" + key +
-                         "' (was the state saved by another optimizer?)");
-    }
-    return it->second.item();
-}
 
 void validate(const RMSpropOptions& o) {
     auto bad = [](const std::string& what) { throw ValueError("RMSprop: invalid " + what); };
@@ -37,12 +23,6 @@ void validate(const RMSpropOptions& o) {
     if (!(o.momentum >= 0)) bad("momentum " + num(o.momentum) + " (must be >= 0)");
     if (!(o.weight_decay >= 0)) bad("weight_decay " + num(o.weight_decay) + " (must be >= 0)");
     if (!(o.alpha >= 0)) bad("alpha " + num(o.alpha) + " (must be >= 0)");
-}
-
-Tensor& state_tensor(std::map<std::string, Tensor>& st, const char* key, const Tensor& p) {
-    auto it = st.find(key);
-    if (it == st.end()) it = st.emplace(key, zeros(p.shape(), p.dtype())).first;
-    return it->second;
 }
 
 template <class T>
@@ -138,12 +118,12 @@ void RMSprop::load_state_dict(const StateDict& d) {
     std::vector<Options> loaded = options_;
     for (std::size_t g = 0; g < loaded.size(); ++g) {
         Options& o = loaded[g];
-        o.alpha = read_option(d, g, "alpha");
-        o.eps = read_option(d, g, "eps");
-        o.weight_decay = read_option(d, g, "weight_decay");
-        o.momentum = read_option(d, g, "momentum");
-        o.centered = read_option(d, g, "centered") != 0;
-        o.maximize = read_option(d, g, "maximize") != 0;
+        o.alpha = read_option(d, g, "alpha", name());
+        o.eps = read_option(d, g, "eps", name());
+        o.weight_decay = read_option(d, g, "weight_decay", name());
+        o.momentum = read_option(d, g, "momentum", name());
+        o.centered = read_option(d, g, "centered", name()) != 0;
+        o.maximize = read_option(d, g, "maximize", name()) != 0;
         o.lr = 0;  // restored and checked by the base class
         validate(o);
     }

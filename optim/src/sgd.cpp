@@ -3,32 +3,18 @@
 #include <cmath>
 #include <sstream>
 
+#include "group_options.hpp"
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/error.hpp"
 
 namespace tapegrad::optim {
 
+using detail::num;
+using detail::option_key;
+using detail::read_option;
+using detail::state_tensor;
+
 namespace {
-
-std::string num(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-}
-
-std::string option_key(std::size_t g, const char* option) {
-    return "param_groups." + std::to_string(g) + "." + option;
-}
-
-double read_option(const StateDict& d, std::size_t g, const char* option) {
-    const std::string key = option_key(g, option);
-    auto it = d.find(key);
-    if (it == d.end()) {
-        throw ValueError("SGD.load_state_dict: missing key '" + key +
-                         "' (was the state saved by another optimizer?)");
-    }
-    return it->second.item();
-}
 
 void validate(const SGDOptions& o) {
     auto bad = [](const std::string& what) { throw ValueError("SGD: invalid " + what); };
@@ -124,11 +110,11 @@ void SGD::load_state_dict(const StateDict& d) {
     std::vector<Options> loaded = options_;
     for (std::size_t g = 0; g < loaded.size(); ++g) {
         Options& o = loaded[g];
-        o.momentum = read_option(d, g, "momentum");
-        o.dampening = read_option(d, g, "dampening");
-        o.weight_decay = read_option(d, g, "weight_decay");
-        o.nesterov = read_option(d, g, "nesterov") != 0;
-        o.maximize = read_option(d, g, "maximize") != 0;
+        o.momentum = read_option(d, g, "momentum", name());
+        o.dampening = read_option(d, g, "dampening", name());
+        o.weight_decay = read_option(d, g, "weight_decay", name());
+        o.nesterov = read_option(d, g, "nesterov", name()) != 0;
+        o.maximize = read_option(d, g, "maximize", name()) != 0;
         o.lr = 0;  // the group's lr is restored by the base class; checked there
         validate(o);
     }
