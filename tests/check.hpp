@@ -8,15 +8,27 @@
 namespace tg = tapegrad;
 
 // A gradcheck that must pass; on failure the report (worst element) is printed.
-#define REQUIRE_GRADCHECK(...)                           \
-    do {                                                 \
-        const auto report_ = tg::gradcheck(__VA_ARGS__); \
-        INFO(report_.to_string());                       \
-        REQUIRE(report_.passed);                         \
-        REQUIRE(report_.checked > 0);                    \
+#define REQUIRE_GRADCHECK(...) REQUIRE_GRADCHECK_ORDER(1, __VA_ARGS__)
+
+// The same for derivatives of the given order: 1 is gradcheck, 2 and more gradgradcheck (the
+// tape's derivative of the order below, differentiated again, against central differences).
+#define REQUIRE_GRADCHECK_ORDER(order, ...)                                     \
+    do {                                                                        \
+        const int order_ = (order);                                             \
+        const auto report_ = testing::gradcheck_of_order(order_, __VA_ARGS__);  \
+        INFO("derivatives of order " << order_ << ": " << report_.to_string()); \
+        REQUIRE(report_.passed);                                                \
+        REQUIRE(report_.checked > 0);                                           \
     } while (0)
 
 namespace testing {
+
+template <class F>
+tg::GradcheckReport gradcheck_of_order(int order, const F& f, const std::vector<tg::Tensor>& inputs,
+                                       const tg::GradcheckOptions& options = {}) {
+    if (order == 1) return tg::gradcheck(f, inputs, options);
+    return tg::gradgradcheck(f, inputs, options, order);
+}
 
 // Standard-normal float64 values.
 inline tg::Tensor normal(const tg::Shape& s, std::uint64_t seed) {

@@ -51,6 +51,32 @@ struct ForgetsGradient {
     static void backward(BackwardContext<T>&) {}
 };
 
+// x³ with a right array rule and a backward_graph that is wrong (2x² instead of 3x²) but
+// consistent with itself: its own differences agree with its own derivative.
+struct WrongGraphRule {
+    static constexpr OpInfo info{.name = "wrong_graph_rule", .rule = "∂out/∂x = 3x²"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return *in[0] * *in[0] * *in[0];
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() * T(3) * c.in(0) * c.in(0));
+    }
+    static void backward_graph(tg::GraphContext& c) {
+        c.accumulate(0, c.grad() * 2.0 * tg::square(c.in(0)));
+    }
+};
+
+// x³ whose backward_graph has the right first derivative but treats x as a constant
+// (detach): the second derivative it gives is wrong.
+struct DetachedGraphRule : WrongGraphRule {
+    static constexpr OpInfo info{.name = "detached_graph_rule", .rule = "∂out/∂x = 3x²"};
+    static void backward_graph(tg::GraphContext& c) {
+        c.accumulate(0, c.grad() * 3.0 * tg::square(c.in(0).detach()));
+    }
+};
+
 template <class Op>
 tg::Tensor run(const tg::Tensor& x) {
     return tg::apply<Op>({&x});
@@ -140,4 +166,23 @@ TEST_CASE("gradcheck of a composite: a two-layer network") {
             return tg::mean(tg::square(tg::matmul(h, p[3]) - 1.0));
         },
         {normal({5, 3}, 11), normal({3, 4}, 12), normal({4}, 13), normal({4, 1}, 14)});
+}
+
+TEST_CASE("gradgradcheck catches a backward_graph that disagrees with the array rule") {
+    const auto r = tg::gradgradcheck(
+        [](const tg::Tensor& x) { return tg::sum(run<WrongGraphRule>(x)); }, {normal({3}, 40)});
+    INFO(r.to_string());
+    CHECK_FALSE(r.passed);
+    CHECK_THAT(r.to_string(), Catch::Contains("recorded pass against plain pass"));
+}
+
+TEST_CASE("gradgradcheck catches a second derivative that is wrong") {
+    const auto r = tg::gradgradcheck(
+        [](const tg::Tensor& x) { return tg::sum(run<DetachedGraphRule>(x)); }, {normal({3}, 41)});
+    INFO(r.to_string());
+    CHECK_FALSE(r.passed);
+    CHECK_THAT(r.to_string(), Catch::Contains("d/d(input 0)"));
+    // The right rules pass, to third order.
+    REQUIRE_GRADCHECK_ORDER(3, [](const tg::Tensor& x) { return tg::sum(tg::pow(x, 3.0)); },
+                            {normal({3}, 42)});
 }

@@ -61,17 +61,19 @@ TEST_CASE("Xavier and Kaiming initialisers have the documented spread") {
     CHECK_THROWS_WITH(nn::init::calculate_gain("swish"), Catch::Contains("unknown nonlinearity"));
 }
 
-TEST_CASE("gradcheck Linear with respect to input, weight and bias") {
+TEST_CASE("gradcheck Linear with respect to input, weight and bias, first and second order") {
+    const int order = GENERATE(1, 2);
     nn::Linear lin(4, 3, {.seed = 5, .dtype = tg::f64});
     const auto x = normal({5, 4}, 6);
-    REQUIRE_GRADCHECK([&](const tg::Tensor& v) { return lin(v); }, {x});
+    REQUIRE_GRADCHECK_ORDER(order, [&](const tg::Tensor& v) { return lin(v); }, {x});
     const auto r = nn::gradcheck(lin, [&] { return tg::sum(tg::square(lin(x))); });
     INFO(r.to_string());
     CHECK(r.passed);
     CHECK(r.checked == 15);
 }
 
-TEST_CASE("gradcheck the activation modules") {
+TEST_CASE("gradcheck the activation modules, first and second order") {
+    const int order = GENERATE(1, 2);
     const auto x = away_from_zero({3, 4}, 7);
     std::vector<std::shared_ptr<nn::Module>> acts = {
         std::make_shared<nn::ReLU>(),       std::make_shared<nn::Tanh>(),
@@ -80,7 +82,7 @@ TEST_CASE("gradcheck the activation modules") {
         std::make_shared<nn::Softplus>(2.0)};
     for (auto& a : acts) {
         INFO(a->repr());
-        REQUIRE_GRADCHECK([&](const tg::Tensor& v) { return (*a)(v); }, {x});
+        REQUIRE_GRADCHECK_ORDER(order, [&](const tg::Tensor& v) { return (*a)(v); }, {x});
     }
     const auto v = tg::tensor({-1.0, 2.0}, tg::f64);
     CHECK(xt::allclose(nn::LeakyReLU(0.1)(v).value<double>(), xt::xarray<double>{-0.1, 2.0}));
@@ -155,4 +157,26 @@ TEST_CASE("gradcheck a whole two-hidden-layer MLP with a loss, by parameter name
     CHECK(!bad.passed);
     CHECK(bad.worst_input_name == "2.weight");
     CHECK_THAT(bad.to_string(), Catch::Contains("'2.weight'"));
+}
+
+TEST_CASE("gradgradcheck LayerNorm, Dropout and a small MLP with respect to its input") {
+    nn::LayerNorm ln(4, 1e-5, true, tg::f64);
+    ln.weight.copy_(normal({4}, 30));
+    ln.bias.copy_(normal({4}, 31));
+    REQUIRE_GRADCHECK_ORDER(2,
+                            [&](const tg::Tensor& v) {
+                                return ln(v) * normal({3, 4}, 32);
+                            },
+                            {normal({3, 4}, 33)});
+    nn::Dropout d(0.25, 42);
+    REQUIRE_GRADCHECK_ORDER(2,
+                            [&](const tg::Tensor& v) {
+                                d.generator().seed(5);
+                                return tg::square(d(v));
+                            },
+                            {normal({4, 5}, 34)});
+    nn::Sequential model{nn::Linear(3, 5, {.seed = 1}), nn::Tanh(), nn::Linear(5, 2, {.seed = 2})};
+    model.to(tg::f64);
+    REQUIRE_GRADCHECK_ORDER(2, [&](const tg::Tensor& v) { return tg::sum(tg::square(model(v))); },
+                            {normal({4, 3}, 35)});
 }

@@ -325,14 +325,15 @@ using Loss2 = std::function<tg::Tensor(const tg::Tensor&, const tg::Tensor&, Red
 
 // gradcheck with respect to input and target, every shape and reduction; target = input - d.
 void gradcheck_pair(const Loss2& loss, tg::Tensor (*make_input)(const tg::Shape&, std::uint64_t),
-                    tg::Tensor (*make_target)(const tg::Tensor&, std::uint64_t),
-                    std::uint64_t seed) {
+                    tg::Tensor (*make_target)(const tg::Tensor&, std::uint64_t), std::uint64_t seed,
+                    int order) {
     for (const auto& s : kShapes) {
         for (const Reduction r : kReductions) {
             INFO("shape " << tg::shape_str(s) << ", reduction " << reduction_name(r));
             const tg::Tensor x = make_input(s, ++seed);
             const tg::Tensor y = make_target(x, ++seed);
-            REQUIRE_GRADCHECK(
+            REQUIRE_GRADCHECK_ORDER(
+                order,
                 std::function<tg::Tensor(const tg::Tensor&, const tg::Tensor&)>(
                     [&](const tg::Tensor& a, const tg::Tensor& b) { return loss(a, b, r); }),
                 {x, y});
@@ -401,28 +402,36 @@ TEST_CASE("reduction none keeps the per-element or per-row shape") {
           tg::Shape{5});
 }
 
-TEST_CASE("gradcheck mse_loss") {
-    gradcheck_pair(tg::nn::mse_loss, normal, target_near, 100);
+TEST_CASE("gradcheck mse_loss, first and second order") {
+    const int order = GENERATE(1, 2);
+    gradcheck_pair(tg::nn::mse_loss, normal, target_near, 100, order);
 }
-TEST_CASE("gradcheck l1_loss away from d = 0") {
-    gradcheck_pair(tg::nn::l1_loss, normal, target_off_zero, 200);
+TEST_CASE("gradcheck l1_loss away from d = 0, first and second order") {
+    const int order = GENERATE(1, 2);
+    gradcheck_pair(tg::nn::l1_loss, normal, target_off_zero, 200, order);
 }
-TEST_CASE("gradcheck huber_loss away from d = 0 and |d| = delta") {
+TEST_CASE("gradcheck huber_loss away from d = 0 and |d| = delta, first and second order") {
+    const int order = GENERATE(1, 2);
     gradcheck_pair([](const tg::Tensor& x, const tg::Tensor& y,
                       Reduction r) { return tg::nn::huber_loss(x, y, r); },
-                   normal, target_off_delta1, 300);
+                   normal, target_off_delta1, 300, order);
     gradcheck_pair([](const tg::Tensor& x, const tg::Tensor& y,
                       Reduction r) { return tg::nn::huber_loss(x, y, r, 0.7); },
-                   normal, target_off_delta07, 350);
+                   normal, target_off_delta07, 350, order);
 }
-TEST_CASE("gradcheck binary_cross_entropy (probabilities and soft targets)") {
-    gradcheck_pair(tg::nn::binary_cross_entropy, probabilities, soft_labels, 400);
+TEST_CASE(
+    "gradcheck binary_cross_entropy (probabilities and soft targets), first and second order") {
+    const int order = GENERATE(1, 2);
+    gradcheck_pair(tg::nn::binary_cross_entropy, probabilities, soft_labels, 400, order);
 }
-TEST_CASE("gradcheck bce_with_logits") {
-    gradcheck_pair(tg::nn::bce_with_logits, wide_logits, soft_labels, 500);
+TEST_CASE("gradcheck bce_with_logits, first and second order") {
+    const int order = GENERATE(1, 2);
+    gradcheck_pair(tg::nn::bce_with_logits, wide_logits, soft_labels, 500, order);
 }
 
-TEST_CASE("gradcheck cross_entropy and nll_loss with respect to the logits") {
+TEST_CASE(
+    "gradcheck cross_entropy and nll_loss with respect to the logits, first and second order") {
+    const int order = GENERATE(1, 2);
     std::uint64_t seed = 600;
     for (const auto& [n, c] : {std::pair<std::size_t, std::size_t>{1, 1}, {1, 4}, {6, 3}, {4, 7}}) {
         const auto classes = random_classes(n, c, ++seed);
@@ -432,25 +441,27 @@ TEST_CASE("gradcheck cross_entropy and nll_loss with respect to the logits") {
             for (const double eps : {0.0, 0.1, 1.0}) {
                 INFO("[" << n << ", " << c << "], " << reduction_name(r) << ", eps " << eps);
                 const tg::Tensor x = wide_logits({n, c}, ++seed);
-                REQUIRE_GRADCHECK(
-                    std::function<tg::Tensor(const tg::Tensor&)>([&](const tg::Tensor& a) {
+                REQUIRE_GRADCHECK_ORDER(
+                    order, std::function<tg::Tensor(const tg::Tensor&)>([&](const tg::Tensor& a) {
                         return tg::nn::cross_entropy(a, classes, r, eps);
                     }),
                     {x});
-                REQUIRE_GRADCHECK(
-                    std::function<tg::Tensor(const tg::Tensor&)>([&](const tg::Tensor& a) {
+                REQUIRE_GRADCHECK_ORDER(
+                    order, std::function<tg::Tensor(const tg::Tensor&)>([&](const tg::Tensor& a) {
                         return tg::nn::cross_entropy(a, class_tensor, r, eps);
                     }),
                     {x});
             }
             const tg::Tensor lp = normal({n, c}, ++seed);
-            REQUIRE_GRADCHECK(
-                std::function<tg::Tensor(const tg::Tensor&)>(
-                    [&](const tg::Tensor& a) { return tg::nn::nll_loss(a, classes, r); }),
+            REQUIRE_GRADCHECK_ORDER(
+                order, std::function<tg::Tensor(const tg::Tensor&)>([&](const tg::Tensor& a) {
+                    return tg::nn::nll_loss(a, classes, r);
+                }),
                 {lp});
-            REQUIRE_GRADCHECK(
-                std::function<tg::Tensor(const tg::Tensor&)>(
-                    [&](const tg::Tensor& a) { return tg::nn::nll_loss(a, class_tensor, r); }),
+            REQUIRE_GRADCHECK_ORDER(
+                order, std::function<tg::Tensor(const tg::Tensor&)>([&](const tg::Tensor& a) {
+                    return tg::nn::nll_loss(a, class_tensor, r);
+                }),
                 {lp});
         }
     }
@@ -666,4 +677,11 @@ TEST_CASE("arguments outside their domain are refused") {
                     tg::DtypeError);
     CHECK_THROWS_WITH(tg::nn::mse_loss(tg::zeros({2}, tg::f32), tg::zeros({2}, tg::f64)),
                       Catch::Contains("mse_loss"));
+}
+
+TEST_CASE("gradgradcheck l2_penalty") {
+    REQUIRE_GRADCHECK_ORDER(2, tg::GradcheckFn([](const std::vector<tg::Tensor>& ps) {
+                                return tg::nn::l2_penalty(ps, 0.01);
+                            }),
+                            {normal({3, 2}, 710), normal({4}, 711), normal({}, 712)});
 }

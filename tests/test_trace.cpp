@@ -214,8 +214,9 @@ TEST_CASE("the stepper's trace: arriving gradients, contributions and accumulati
     CHECK(item(xin[0].contribution) == 20.0);  // 2x·5, both places of x together
     CHECK(item(xin[0].after) == 35.0);
     CHECK(item(stepper.grad("x")) == 35.0);
-    CHECK(item(stepper.grad_after(x.impl()->slot, 3)) == 15.0);  // before the xx step
-    CHECK_FALSE(stepper.grad_after(x.impl()->slot, 2).defined());
+    const std::int32_t x_slot = stepper.find("x")->slot;
+    CHECK(item(stepper.grad_after(x_slot, 3)) == 15.0);  // before the xx step
+    CHECK_FALSE(stepper.grad_after(x_slot, 2).defined());
 
     const std::string text = stepper.describe_step(3);
     INFO(text);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <ostream>
 
 #include "tapegrad/autodiff/creation.hpp"
@@ -33,6 +34,16 @@ xt::xarray<double> evaluate(const GradcheckFn& f, const std::vector<Tensor>& xs)
             "all the way (convert parameters with .to(f64))");
     }
     return y.value<double>();
+}
+
+// Fresh float64 leaves that require grad: the caller's tensors stay as they were.
+std::vector<Tensor> float64_copies(const std::vector<Tensor>& inputs) {
+    std::vector<Tensor> xs;
+    for (const auto& t : inputs) {
+        Tensor x = t.dtype() == f64 ? t.detach() : t.to(f64).detach();
+        xs.push_back(x.requires_grad_());
+    }
+    return xs;
 }
 
 struct Checker {
@@ -69,16 +80,19 @@ struct Checker {
     }
 };
 
+// Names output element flat of a function (the flat index in its shape, unless a caller knows
+// better: gradgradcheck's outputs are the elements of each input's gradient).
+using OutputLabel = std::function<std::string(std::size_t flat, const Shape& shape)>;
+
+std::string plain_label(std::size_t flat, const Shape& shape) {
+    return shape_str(unravel(flat, shape));
+}
+
 GradcheckReport gradcheck_impl(const GradcheckFn& f, const std::vector<Tensor>& inputs,
-                               const GradcheckOptions& opt, std::vector<GradcheckEntry>* entries) {
+                               const GradcheckOptions& opt, std::vector<GradcheckEntry>* entries,
+                               const OutputLabel& label = plain_label) {
     if (inputs.empty()) throw ValueError("gradcheck: needs at least one input");
-    // Fresh float64 leaves: the caller's tensors stay as they were.
-    std::vector<Tensor> xs;
-    for (const auto& t : inputs) {
-        Tensor x = t.dtype() == f64 ? t.detach() : t.to(f64).detach();
-        x.requires_grad_();
-        xs.push_back(x);
-    }
+    std::vector<Tensor> xs = float64_copies(inputs);
     const xt::xarray<double> y0 = evaluate(f, xs);
     const std::size_t ny = y0.size();
     const bool project = ny > opt.max_full_outputs;
@@ -135,7 +149,7 @@ GradcheckReport gradcheck_impl(const GradcheckFn& f, const std::vector<Tensor>& 
                     numeric += seeds[r].data()[o] * (yp.data()[o] - ym.data()[o]);
                 numeric /= 2 * opt.eps;
                 const std::string out =
-                    project ? "projection " + std::to_string(r) : shape_str(unravel(r, y0.shape()));
+                    project ? "projection " + std::to_string(r) : label(r, y0.shape());
                 check.compare(analytic[r][i].data()[e], numeric, i, index, out);
             }
         }
@@ -213,6 +227,109 @@ GradcheckReport gradcheck_params(const std::function<Tensor()>& loss,
                                  const std::vector<Tensor>& params, const GradcheckOptions& opt,
                                  const std::vector<std::string>& names) {
     return gradcheck_params_impl(loss, params, opt, names, nullptr);
+}
+
+namespace {
+
+// The first derivatives of f along v (d(v·f)/dx for every input, flattened and concatenated),
+// computed by a tape of its own in a recorded pass, so that an outer tape (gradcheck's) can
+// differentiate them again. It records even when called inside NoGrad.
+GradcheckFn derivative_of(GradcheckFn f, Tensor v) {
+    return [f = std::move(f), v = std::move(v)](const std::vector<Tensor>& xs) {
+        EnableGrad enable;
+        Tape tape;
+        const Tensor y = f(xs);
+        std::vector<Tensor> grads;
+        if (y.requires_grad()) {
+            grads = tape.gradient(y, xs, v, {.create_graph = true});
+        } else {
+            for (const auto& x : xs) grads.push_back(zeros_like(x));
+        }
+        std::vector<Tensor> flat;
+        for (const auto& g : grads) flat.push_back(reshape(g, {g.numel()}));
+        return concat(flat, 0);
+    };
+}
+
+// The derivative of order `order` along v from a plain (array) pass against the same from a
+// recorded pass (next): a failed report naming the worst element when they differ by more than
+// the tolerance, nothing when they agree.
+std::optional<GradcheckReport> rules_disagree(const GradcheckFn& g, const GradcheckFn& next,
+                                              const std::vector<Tensor>& xs, const Tensor& v,
+                                              const GradcheckOptions& opt, int order,
+                                              const OutputLabel& label) {
+    xt::xarray<double> plain;
+    {
+        Tape tape;
+        const Tensor y = g(xs);
+        if (!y.requires_grad()) return std::nullopt;
+        std::vector<Tensor> flat;
+        for (const auto& d : tape.gradient(y, xs, v)) flat.push_back(reshape(d, {d.numel()}));
+        NoGrad no_grad;
+        plain = concat(flat, 0).value<double>();
+    }
+    const xt::xarray<double> recorded = evaluate(next, xs);
+    Checker check{opt, {}};
+    for (std::size_t e = 0; e < plain.size(); ++e) {
+        check.compare(recorded.data()[e], plain.data()[e], 0, {},
+                      label(e, plain.shape()) + " (order " + std::to_string(order) +
+                          ": recorded pass against plain pass)");
+    }
+    if (check.report.passed) return std::nullopt;
+    return check.report;
+}
+
+}  // namespace
+
+GradcheckReport gradgradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options, int order) {
+    if (order < 2) {
+        throw ValueError("gradgradcheck: order must be 2 or more (gradcheck checks order 1), got " +
+                         std::to_string(order));
+    }
+    if (inputs.empty()) throw ValueError("gradgradcheck: needs at least one input");
+    // Which element of which input's gradient an output is.
+    std::vector<std::size_t> offsets{0};
+    for (const auto& t : inputs) offsets.push_back(offsets.back() + t.numel());
+    const OutputLabel label = [&](std::size_t flat, const Shape&) {
+        std::size_t i = 0;
+        while (flat >= offsets[i + 1]) ++i;
+        return "d/d(input " + std::to_string(i) + ")" +
+               shape_str(unravel(flat - offsets[i], inputs[i].shape()));
+    };
+    GradcheckFn g = f;
+    Generator gen(options.seed + 1);
+    for (int k = 1; k < order; ++k) {
+        // The direction of each derivative (PyTorch's grad_outputs): random, of f's shape.
+        const std::vector<Tensor> xs = float64_copies(inputs);
+        Tensor y;
+        {
+            NoGrad no_grad;
+            y = g(xs);
+        }
+        if (!y.defined() || y.dtype() != f64) evaluate(g, xs);  // throws the float64 message
+        const Tensor v = randn(y.shape(), f64, gen);
+        GradcheckFn next = derivative_of(g, v);
+        // The rules in tensor ops must give what the array rules give: otherwise a wrong
+        // backward_graph could agree with its own differences and pass.
+        if (auto mismatch = rules_disagree(g, next, xs, v, options, k, label)) return *mismatch;
+        g = std::move(next);
+    }
+    return gradcheck_impl(g, inputs, options, nullptr, label);
+}
+
+GradcheckReport gradgradcheck(const std::function<Tensor(const Tensor&)>& f,
+                              const std::vector<Tensor>& inputs, const GradcheckOptions& options,
+                              int order) {
+    return gradgradcheck([&](const std::vector<Tensor>& xs) { return f(xs.at(0)); }, inputs,
+                         options, order);
+}
+
+GradcheckReport gradgradcheck(const std::function<Tensor(const Tensor&, const Tensor&)>& f,
+                              const std::vector<Tensor>& inputs, const GradcheckOptions& options,
+                              int order) {
+    return gradgradcheck([&](const std::vector<Tensor>& xs) { return f(xs.at(0), xs.at(1)); },
+                         inputs, options, order);
 }
 
 GradcheckReport gradcheck(const std::function<Tensor(const Tensor&)>& f,

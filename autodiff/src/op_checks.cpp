@@ -1,6 +1,7 @@
 // Argument checks shared by all ops, so every op words its errors the same way.
 #include <string>
 
+#include "op_checks.hpp"
 #include "tapegrad/autodiff/op.hpp"
 
 namespace tapegrad {
@@ -16,6 +17,11 @@ std::size_t normalize_axis(const char* op, std::int64_t axis, std::size_t dim) {
 }
 
 namespace detail {
+
+void require_rows(const char* op, const Tensor& a) {
+    if (a.dim() == 0)
+        throw ShapeError(std::string(op) + ": needs a tensor with rows (rank >= 1), got a scalar");
+}
 
 Dtype common_dtype(const char* op, std::span<const Tensor* const> inputs) {
     for (std::size_t i = 0; i < inputs.size(); ++i) {

@@ -1,8 +1,10 @@
-// Arithmetic. Each op: its name and local rule, the forward value, the backward rule.
+// Arithmetic. Each op: its metadata and local rule, the forward value, the backward rule on
+// arrays and the same rule in tensor ops (backward_graph, for higher-order gradients).
 // g is the gradient arriving at the result; accumulate() sums broadcast axes away.
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/op.hpp"
 #include "tapegrad/autodiff/ops.hpp"
 
@@ -17,7 +19,8 @@ const xt::xarray<T>& checked_pair(const char* op, const Inputs<T>& in) {
 }
 
 struct Add {
-    static constexpr OpInfo info{"add", "∂out/∂a = 1, ∂out/∂b = 1"};
+    static constexpr OpInfo info{
+        .name = "add", .rule = "∂out/∂a = 1, ∂out/∂b = 1", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return checked_pair(info.name, in) + *in[1];
@@ -27,10 +30,15 @@ struct Add {
         c.accumulate(0, c.grad());
         c.accumulate(1, c.grad());
     }
+    static void backward_graph(GraphContext& c) {
+        c.accumulate(0, c.grad());
+        c.accumulate(1, c.grad());
+    }
 };
 
 struct Sub {
-    static constexpr OpInfo info{"sub", "∂out/∂a = 1, ∂out/∂b = -1"};
+    static constexpr OpInfo info{
+        .name = "sub", .rule = "∂out/∂a = 1, ∂out/∂b = -1", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return checked_pair(info.name, in) - *in[1];
@@ -40,10 +48,15 @@ struct Sub {
         c.accumulate(0, c.grad());
         c.accumulate(1, -c.grad());
     }
+    static void backward_graph(GraphContext& c) {
+        c.accumulate(0, c.grad());
+        c.accumulate(1, -c.grad());
+    }
 };
 
 struct Mul {
-    static constexpr OpInfo info{"mul", "∂out/∂a = b, ∂out/∂b = a"};
+    static constexpr OpInfo info{
+        .name = "mul", .rule = "∂out/∂a = b, ∂out/∂b = a", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return checked_pair(info.name, in) * *in[1];
@@ -53,10 +66,15 @@ struct Mul {
         c.accumulate(0, c.grad() * c.in(1));
         c.accumulate(1, c.grad() * c.in(0));
     }
+    static void backward_graph(GraphContext& c) {
+        c.accumulate(0, c.grad() * c.in(1));
+        c.accumulate(1, c.grad() * c.in(0));
+    }
 };
 
 struct Div {
-    static constexpr OpInfo info{"div", "∂out/∂a = 1/b, ∂out/∂b = -a/b² = -out/b"};
+    static constexpr OpInfo info{
+        .name = "div", .rule = "∂out/∂a = 1/b, ∂out/∂b = -a/b² = -out/b", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return checked_pair(info.name, in) / *in[1];
@@ -66,10 +84,14 @@ struct Div {
         c.accumulate(0, c.grad() / c.in(1));
         c.accumulate(1, -c.grad() * c.out() / c.in(1));
     }
+    static void backward_graph(GraphContext& c) {
+        c.accumulate(0, c.grad() / c.in(1));
+        c.accumulate(1, -c.grad() * c.out() / c.in(1));
+    }
 };
 
 struct Neg {
-    static constexpr OpInfo info{"neg", "∂out/∂a = -1"};
+    static constexpr OpInfo info{.name = "neg", .rule = "∂out/∂a = -1", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return -*in[0];
@@ -78,10 +100,14 @@ struct Neg {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, -c.grad());
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, -c.grad()); }
 };
 
 struct AddScalar {
-    static constexpr OpInfo info{"add_scalar", "out = a + s; ∂out/∂a = 1"};
+    static constexpr OpInfo info{.name = "add_scalar",
+                                 .rule = "out = a + s; ∂out/∂a = 1",
+                                 .scalars = {"s"},
+                                 .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const T s = static_cast<T>(args.s0);
@@ -91,10 +117,14 @@ struct AddScalar {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, c.grad());
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad()); }
 };
 
 struct MulScalar {
-    static constexpr OpInfo info{"mul_scalar", "out = a·s; ∂out/∂a = s"};
+    static constexpr OpInfo info{.name = "mul_scalar",
+                                 .rule = "out = a·s; ∂out/∂a = s",
+                                 .scalars = {"s"},
+                                 .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const T s = static_cast<T>(args.s0);
@@ -105,10 +135,14 @@ struct MulScalar {
         const T s = static_cast<T>(c.scalar(0));
         c.accumulate(0, c.grad() * s);
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * c.scalar(0)); }
 };
 
 struct RSubScalar {
-    static constexpr OpInfo info{"rsub_scalar", "out = s - a; ∂out/∂a = -1"};
+    static constexpr OpInfo info{.name = "rsub_scalar",
+                                 .rule = "out = s - a; ∂out/∂a = -1",
+                                 .scalars = {"s"},
+                                 .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const T s = static_cast<T>(args.s0);
@@ -118,10 +152,14 @@ struct RSubScalar {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, -c.grad());
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, -c.grad()); }
 };
 
 struct RDivScalar {
-    static constexpr OpInfo info{"rdiv_scalar", "out = s/a; ∂out/∂a = -s/a² = -out/a"};
+    static constexpr OpInfo info{.name = "rdiv_scalar",
+                                 .rule = "out = s/a; ∂out/∂a = -s/a² = -out/a",
+                                 .scalars = {"s"},
+                                 .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const T s = static_cast<T>(args.s0);
@@ -131,27 +169,48 @@ struct RDivScalar {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, -c.grad() * c.out() / c.in(0));
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, -c.grad() * c.out() / c.in(0)); }
 };
 
 struct Pow {
-    static constexpr OpInfo info{"pow", "out = a^b; ∂out/∂a = b·a^(b-1), ∂out/∂b = out·ln a"};
+    static constexpr OpInfo info{
+        .name = "pow",
+        .rule =
+            "out = a^b; ∂out/∂a = b·a^(b-1) (0 where b = 0), ∂out/∂b = out·ln a (0 where a = 0 "
+            "and b ≥ 0)",
+        .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::pow(checked_pair(info.name, in), *in[1]);
     }
+    // Where b = 0, out = 1 whatever a is: the slope in a is 0 (b·a^(b-1) would be 0·inf = NaN at
+    // a = 0). Where a = 0 and b ≥ 0 the limit of out·ln a is 0, not NaN. Both as in PyTorch.
     template <class T>
     static void backward(BackwardContext<T>& c) {
         const auto& a = c.in(0);
         const auto& b = c.in(1);
-        c.accumulate(0, c.grad() * b * xt::pow(a, b - T(1)));
-        // At a = 0 with b >= 0 the limit of out·ln a is 0, not NaN (as in PyTorch).
+        c.accumulate(0, xt::where(xt::equal(b, T(0)), T(0), c.grad() * b * xt::pow(a, b - T(1))));
         c.accumulate(
             1, xt::where(xt::equal(a, T(0)) && b >= T(0), T(0), c.grad() * c.out() * xt::log(a)));
+    }
+    // The same; each masked branch is computed from inputs made safe where it is masked (a = 1
+    // there), so that no inf or NaN from the unused branch leaks into a second derivative.
+    static void backward_graph(GraphContext& c) {
+        const Tensor a = c.in(0), b = c.in(1), one = ones_like(a), zero = zeros_like(a);
+        const Tensor b_zero = eq(b, 0.0);
+        const Tensor a_safe = where(b_zero, one, a);
+        c.accumulate(0, where(b_zero, zero, c.grad() * b * pow(a_safe, b - 1.0)));
+        const Tensor a_zero = eq(a, 0.0) * ge(b, 0.0);
+        const Tensor log_a = log(where(a_zero, one, a));
+        c.accumulate(1, where(a_zero, zero, c.grad() * c.out() * log_a));
     }
 };
 
 struct PowScalar {
-    static constexpr OpInfo info{"pow_scalar", "out = a^p; ∂out/∂a = p·a^(p-1)"};
+    static constexpr OpInfo info{.name = "pow_scalar",
+                                 .rule = "out = a^p; ∂out/∂a = p·a^(p-1)",
+                                 .scalars = {"p"},
+                                 .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const T p = static_cast<T>(args.s0);
@@ -164,12 +223,19 @@ struct PowScalar {
         if (p == T(0)) return;  // a constant: no contribution
         c.accumulate(0, c.grad() * p * xt::pow(c.in(0), p - T(1)));
     }
+    static void backward_graph(GraphContext& c) {
+        const double p = c.scalar(0);
+        if (p == 0) return;
+        c.accumulate(0, c.grad() * p * pow(c.in(0), p - 1));
+    }
 };
 
 // maximum/minimum: the gradient goes to the chosen input, half to each on a tie (PyTorch).
 struct Maximum {
-    static constexpr OpInfo info{"maximum",
-                                 "∂out/∂a = [a > b] + ½[a = b], ∂out/∂b = [b > a] + ½[a = b]"};
+    static constexpr OpInfo info{
+        .name = "maximum",
+        .rule = "∂out/∂a = [a > b] + ½[a = b], ∂out/∂b = [b > a] + ½[a = b]",
+        .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::maximum(checked_pair(info.name, in), *in[1]);
@@ -183,11 +249,18 @@ struct Maximum {
         c.accumulate(1,
                      c.grad() * xt::where(b > a, T(1), xt::where(xt::equal(a, b), T(0.5), T(0))));
     }
+    static void backward_graph(GraphContext& c) {
+        const Tensor tie = eq(c.in(0), c.in(1)) * 0.5;
+        c.accumulate(0, c.grad() * (gt(c.in(0), c.in(1)) + tie));
+        c.accumulate(1, c.grad() * (gt(c.in(1), c.in(0)) + tie));
+    }
 };
 
 struct Minimum {
-    static constexpr OpInfo info{"minimum",
-                                 "∂out/∂a = [a < b] + ½[a = b], ∂out/∂b = [b < a] + ½[a = b]"};
+    static constexpr OpInfo info{
+        .name = "minimum",
+        .rule = "∂out/∂a = [a < b] + ½[a = b], ∂out/∂b = [b < a] + ½[a = b]",
+        .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::minimum(checked_pair(info.name, in), *in[1]);
@@ -201,12 +274,20 @@ struct Minimum {
         c.accumulate(1,
                      c.grad() * xt::where(b < a, T(1), xt::where(xt::equal(a, b), T(0.5), T(0))));
     }
+    static void backward_graph(GraphContext& c) {
+        const Tensor tie = eq(c.in(0), c.in(1)) * 0.5;
+        c.accumulate(0, c.grad() * (lt(c.in(0), c.in(1)) + tie));
+        c.accumulate(1, c.grad() * (lt(c.in(1), c.in(0)) + tie));
+    }
 };
 
 struct Where {
     static constexpr OpInfo info{
-        "where",
-        "out = cond ? a : b; ∂out/∂cond = 0 (a selector), ∂out/∂a = [cond], ∂out/∂b = [not cond]"};
+        .name = "where",
+        .rule =
+            "out = cond ? a : b; ∂out/∂cond = 0 (a selector), ∂out/∂a = [cond], ∂out/∂b = "
+            "[not cond]",
+        .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         broadcast_shapes(info.name, broadcast_shapes(info.name, in[0]->shape(), in[1]->shape()),
@@ -219,6 +300,11 @@ struct Where {
         const auto& cond = c.in(0);
         c.accumulate(1, xt::where(xt::not_equal(cond, T(0)), c.grad(), T(0)));
         c.accumulate(2, xt::where(xt::not_equal(cond, T(0)), T(0), c.grad()));
+    }
+    static void backward_graph(GraphContext& c) {
+        const Tensor g = c.grad(), zero = zeros({}, g.dtype());
+        c.accumulate(1, where(c.in(0), g, zero));
+        c.accumulate(2, where(c.in(0), zero, g));
     }
 };
 

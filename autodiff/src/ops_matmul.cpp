@@ -62,7 +62,7 @@ void column_sums(const T* g, std::size_t m, std::size_t n, T* d, bool fresh) {
 
 // ints: [M, K, N] of the flattened product.
 struct Matmul {
-    static constexpr OpInfo info{"matmul", "out = A·B; ∂/∂A = g·Bᵀ, ∂/∂B = Aᵀ·g"};
+    static constexpr OpInfo info{.name = "matmul", .rule = "out = A·B; ∂/∂A = g·Bᵀ, ∂/∂B = Aᵀ·g"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const auto m = static_cast<std::size_t>(args.ints[0]),
@@ -96,13 +96,28 @@ struct Matmul {
                        db->data());
         }
     }
+    // The same products in recorded ops, each case in its own shapes: A [M,K]·B [K,N], A [M,K]·b
+    // [K] (dA = g bᵀ, an outer product), and a batch A [P,M,K]·B [K,N] (dB sums over the batch).
+    static void backward_graph(GraphContext& c) {
+        const Tensor a = c.in(0), b = c.in(1), g = c.grad();
+        const auto m = c.ints()[0], k = c.ints()[1], n = c.ints()[2];
+        const Shape mk{static_cast<std::size_t>(m), static_cast<std::size_t>(k)};
+        const Shape mn{static_cast<std::size_t>(m), static_cast<std::size_t>(n)};
+        if (b.dim() == 1) {
+            if (c.needs(0)) c.accumulate(0, matmul(reshape(g, mn), reshape(b, {1, mk[1]})));
+            if (c.needs(1)) c.accumulate(1, matmul(transpose(a), g));
+            return;
+        }
+        if (c.needs(0)) c.accumulate(0, matmul(g, transpose(b)));  // [.., M, N]·[N, K]
+        if (c.needs(1)) c.accumulate(1, matmul(transpose(reshape(a, mk)), reshape(g, mn)));
+    }
 };
 
 // The affine map of a Linear layer, x·Wᵀ + b, with W stored [out, in] as in PyTorch, so that
 // neither forward nor backward materialises Wᵀ. ints: [M, K, N]; the bias is input 2 if any.
 struct Linear {
-    static constexpr OpInfo info{"linear",
-                                 "out = x·Wᵀ + b; ∂/∂x = g·W, ∂/∂W = gᵀ·x, ∂/∂b = Σ_rows g"};
+    static constexpr OpInfo info{
+        .name = "linear", .rule = "out = x·Wᵀ + b; ∂/∂x = g·W, ∂/∂W = gᵀ·x, ∂/∂b = Σ_rows g"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const auto m = static_cast<std::size_t>(args.ints[0]),
@@ -141,6 +156,16 @@ struct Linear {
             auto [db, fresh] = c.grad_buffer(2);
             column_sums(g, m, n, db->data(), fresh);
         }
+    }
+    // The same in recorded ops, on x and g flattened to [M, K] and [M, N].
+    static void backward_graph(GraphContext& c) {
+        const auto m = static_cast<std::size_t>(c.ints()[0]),
+                   k = static_cast<std::size_t>(c.ints()[1]),
+                   n = static_cast<std::size_t>(c.ints()[2]);
+        const Tensor x = reshape(c.in(0), {m, k}), g = reshape(c.grad(), {m, n});
+        if (c.needs(0)) c.accumulate(0, reshape(matmul(g, c.in(1)), c.in_shape(0)));
+        if (c.needs(1)) c.accumulate(1, matmul(transpose(g), x));
+        if (c.n_in() == 3 && c.needs(2)) c.accumulate(2, sum(g, {0}));
     }
 };
 

@@ -1,5 +1,6 @@
 // Reductions over all elements or over given axes, with keepdims. g is the gradient of the
-// result; it is viewed with the reduced axes kept as 1 and broadcast back over the input.
+// result; it is viewed with the reduced axes kept as 1 and broadcast back over the input (on
+// arrays in backward, with reshape and broadcast_to in backward_graph).
 #include <cmath>
 #include <xtensor/xmath.hpp>
 
@@ -23,8 +24,23 @@ xt::xarray<T> reduce_with(const xt::xarray<T>& x, std::span<const std::int64_t> 
     return out;
 }
 
+// For the rules in tensor ops: the input shape with the reduced axes kept as 1, those axes,
+// and a shape's element count.
+Shape kept_of(const GraphContext& c) {
+    return kept_shape(c.in_shape(0), axes_of(c.ints()));
+}
+Axes axes_list(const GraphContext& c) {
+    const auto axes = axes_of(c.ints());
+    return Axes(axes.begin(), axes.end());
+}
+std::size_t numel(const Shape& s) {
+    std::size_t n = 1;
+    for (auto e : s) n *= e;
+    return n;
+}
+
 struct Sum {
-    static constexpr OpInfo info{"sum", "∂out/∂x = 1 for every summed element"};
+    static constexpr OpInfo info{.name = "sum", .rule = "∂out/∂x = 1 for every summed element"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         return reduce_with(*in[0], args.ints, detail::sum_kept<T>);
@@ -34,10 +50,15 @@ struct Sum {
         const auto kept = kept_shape(c.in_shape(0), axes_of(c.ints()));
         c.accumulate(0, detail::expand_to(c.grad(), kept, c.in_shape(0), T(1)));
     }
+    static void backward_graph(GraphContext& c) {
+        const Shape in = c.in_shape(0);
+        c.accumulate(0, broadcast_to(reshape(c.grad(), kept_of(c)), in));
+    }
 };
 
 struct Mean {
-    static constexpr OpInfo info{"mean", "∂out/∂x = 1/n for each of the n averaged elements"};
+    static constexpr OpInfo info{.name = "mean",
+                                 .rule = "∂out/∂x = 1/n for each of the n averaged elements"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         xt::xarray<T> s = reduce_with(*in[0], args.ints, detail::sum_kept<T>);
@@ -55,14 +76,19 @@ struct Mean {
         const T inv = T(1) / static_cast<T>(n);
         c.accumulate(0, detail::expand_to(c.grad(), kept, c.in_shape(0), inv));
     }
+    static void backward_graph(GraphContext& c) {
+        const Shape in = c.in_shape(0), kept = kept_of(c);
+        const double n = static_cast<double>(numel(in)) / static_cast<double>(numel(kept));
+        c.accumulate(0, broadcast_to(reshape(c.grad(), kept), in) * (1.0 / n));
+    }
 };
 
 // max and min: the gradient goes to the elements equal to the result, split between ties.
 template <bool IsMax>
 struct Extremum {
-    static constexpr OpInfo info{IsMax ? "max" : "min",
-                                 IsMax ? "∂out/∂x = [x = max] / (number of maxima)"
-                                       : "∂out/∂x = [x = min] / (number of minima)"};
+    static constexpr OpInfo info{.name = IsMax ? "max" : "min",
+                                 .rule = IsMax ? "∂out/∂x = [x = max] / (number of maxima)"
+                                               : "∂out/∂x = [x = min] / (number of minima)"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         if (in[0]->size() == 0) {
@@ -83,10 +109,18 @@ struct Extremum {
         xt::xarray<T> count = detail::sum_kept(mask, kept);
         c.accumulate(0, mask * as_kept(c.grad(), kept) / count);
     }
+    // The mask and the count of ties are constants (PyTorch's rule at ties).
+    static void backward_graph(GraphContext& c) {
+        const Shape kept = kept_of(c);
+        const Tensor mask = eq(c.in(0), reshape(c.out().detach(), kept));
+        const Tensor count = sum(mask, axes_list(c), true);
+        c.accumulate(0, reshape(c.grad(), kept) * (mask / count));
+    }
 };
 
 struct LogSumExp {
-    static constexpr OpInfo info{"logsumexp", "∂out/∂x = exp(x - out) (the softmax of x)"};
+    static constexpr OpInfo info{.name = "logsumexp",
+                                 .rule = "∂out/∂x = exp(x - out) (the softmax of x)"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const auto axes = axes_of(args.ints);
@@ -103,6 +137,10 @@ struct LogSumExp {
     static void backward(BackwardContext<T>& c) {
         const auto kept = kept_shape(c.in_shape(0), axes_of(c.ints()));
         c.accumulate(0, as_kept(c.grad(), kept) * xt::exp(c.in(0) - as_kept(c.out(), kept)));
+    }
+    static void backward_graph(GraphContext& c) {
+        const Shape kept = kept_of(c);
+        c.accumulate(0, reshape(c.grad(), kept) * exp(c.in(0) - reshape(c.out(), kept)));
     }
 };
 

@@ -1,4 +1,5 @@
-// Shape ops: they move values around, and backward moves the gradient back the same way.
+// Shape ops: they move values around, and backward moves the gradient back the same way
+// (the ops that pick rows or a range of an axis are in ops_index.cpp).
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -6,6 +7,7 @@
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
 
+#include "op_checks.hpp"
 #include "tapegrad/autodiff/op.hpp"
 #include "tapegrad/autodiff/ops.hpp"
 
@@ -20,7 +22,8 @@ Shape shape_from_ints(std::span<const std::int64_t> ints) {
 }
 
 struct Reshape {
-    static constexpr OpInfo info{"reshape", "∂out/∂x = identity, gradient reshaped back"};
+    static constexpr OpInfo info{.name = "reshape",
+                                 .rule = "∂out/∂x = identity, gradient reshaped back"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         xt::xarray<T> r = *in[0];
@@ -32,10 +35,14 @@ struct Reshape {
         c.accumulate(
             0, xt::adapt(c.grad().data(), c.grad().size(), xt::no_ownership(), c.in_shape(0)));
     }
+    static void backward_graph(GraphContext& c) {
+        c.accumulate(0, reshape(c.grad(), c.in_shape(0)));
+    }
 };
 
 struct Permute {
-    static constexpr OpInfo info{"permute", "∂out/∂x = identity, gradient permuted back"};
+    static constexpr OpInfo info{.name = "permute",
+                                 .rule = "∂out/∂x = identity, gradient permuted back"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         std::vector<std::size_t> order(args.ints.begin(), args.ints.end());
@@ -48,11 +55,18 @@ struct Permute {
             inverse[static_cast<std::size_t>(c.ints()[i])] = i;
         c.accumulate(0, xt::transpose(c.grad(), inverse));
     }
+    static void backward_graph(GraphContext& c) {
+        const auto order = c.ints();
+        Axes inverse(order.size());
+        for (std::size_t i = 0; i < inverse.size(); ++i)
+            inverse[static_cast<std::size_t>(order[i])] = static_cast<std::int64_t>(i);
+        c.accumulate(0, permute(c.grad(), inverse));
+    }
 };
 
 struct BroadcastTo {
-    static constexpr OpInfo info{"broadcast_to",
-                                 "∂out/∂x = 1, gradient summed over the broadcast axes"};
+    static constexpr OpInfo info{.name = "broadcast_to",
+                                 .rule = "∂out/∂x = 1, gradient summed over the broadcast axes"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         return xt::broadcast(*in[0], shape_from_ints(args.ints));
@@ -61,6 +75,37 @@ struct BroadcastTo {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, c.grad());  // accumulate() sums the broadcast axes away
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad()); }  // sum_to
+};
+
+// ints: the target shape. The adjoint of broadcast_to, and broadcast_to is its adjoint.
+struct SumTo {
+    static constexpr OpInfo info{.name = "sum_to",
+                                 .rule = "∂out/∂x = 1, gradient broadcast back to x's shape"};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
+        return sum_to_shape(*in[0], shape_from_ints(args.ints));
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, xt::broadcast(c.grad(), c.in_shape(0)));
+    }
+    static void backward_graph(GraphContext& c) {
+        c.accumulate(0, broadcast_to(c.grad(), c.in_shape(0)));
+    }
+};
+
+struct Clone {
+    static constexpr OpInfo info{.name = "clone", .rule = "∂out/∂x = 1", .elementwise = true};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return *in[0];
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        c.accumulate(0, c.grad());
+    }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad()); }
 };
 
 // concat and stack are one copy pattern: the output is `outer` rows, and row o holds block o
@@ -98,7 +143,8 @@ std::size_t product(const Shape& s, std::size_t from, std::size_t to) {
 
 // ints: [axis, offset_0, offset_1, ..., offset_n]: part i is [offset_i, offset_i+1) on axis.
 struct Concat {
-    static constexpr OpInfo info{"concat", "∂out/∂part_i = the slice of g where part i was placed"};
+    static constexpr OpInfo info{.name = "concat",
+                                 .rule = "∂out/∂part_i = the slice of g where part i was placed"};
     static std::vector<std::size_t> lengths(std::span<const std::int64_t> ints, std::size_t inner) {
         std::vector<std::size_t> len;
         for (std::size_t i = 1; i + 1 < ints.size(); ++i)
@@ -121,11 +167,20 @@ struct Concat {
         const Shape& s = c.grad().shape();
         deinterleave(c, product(s, 0, axis), lengths(c.ints(), product(s, axis + 1, s.size())));
     }
+    static void backward_graph(GraphContext& c) {
+        const auto ints = c.ints();
+        for (int i = 0; i < c.n_in(); ++i) {
+            const auto start = static_cast<std::size_t>(ints[static_cast<std::size_t>(i) + 1]);
+            const auto stop = static_cast<std::size_t>(ints[static_cast<std::size_t>(i) + 2]);
+            if (c.needs(i)) c.accumulate(i, narrow(c.grad(), ints[0], start, stop - start));
+        }
+    }
 };
 
 // ints: [axis]. Stacking is concatenation of parts that have a new axis of extent 1.
 struct Stack {
-    static constexpr OpInfo info{"stack", "∂out/∂part_i = g[..., i, ...] along the new axis"};
+    static constexpr OpInfo info{.name = "stack",
+                                 .rule = "∂out/∂part_i = g[..., i, ...] along the new axis"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const auto axis = static_cast<std::size_t>(args.ints[0]);
@@ -145,71 +200,17 @@ struct Stack {
                      std::vector<std::size_t>(static_cast<std::size_t>(c.n_in()),
                                               product(s, axis, s.size())));
     }
-};
-
-// Rows are contiguous in row-major storage, so row copies are plain memory copies.
-std::size_t row_size(const Shape& s) {
-    return std::accumulate(s.begin() + 1, s.end(), std::size_t{1}, std::multiplies<>());
-}
-
-struct SliceRows {
-    static constexpr OpInfo info{"slice_rows", "∂out/∂x = 1 on the selected rows, 0 elsewhere"};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const auto start = static_cast<std::size_t>(args.ints[0]),
-                   stop = static_cast<std::size_t>(args.ints[1]);
-        Shape s = in[0]->shape();
-        const std::size_t rs = row_size(s);
-        s[0] = stop - start;
-        xt::xarray<T> out = xt::xarray<T>::from_shape(s);
-        std::copy_n(in[0]->data() + start * rs, (stop - start) * rs, out.data());
-        return out;
-    }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        if (!c.needs(0)) return;
-        const auto start = static_cast<std::size_t>(c.ints()[0]);
-        xt::xarray<T> g = xt::zeros<T>(c.in_shape(0));
-        std::copy_n(c.grad().data(), c.grad().size(), g.data() + start * row_size(c.in_shape(0)));
-        c.accumulate(0, std::move(g));
-    }
-};
-
-struct GatherRows {
-    static constexpr OpInfo info{"gather_rows",
-                                 "∂out/∂x = 1 at each gathered row (repeats add up)"};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        Shape s = in[0]->shape();
-        const std::size_t rs = row_size(s);
-        s[0] = args.ints.size();
-        xt::xarray<T> out = xt::xarray<T>::from_shape(s);
-        for (std::size_t i = 0; i < args.ints.size(); ++i)
-            std::copy_n(in[0]->data() + static_cast<std::size_t>(args.ints[i]) * rs, rs,
-                        out.data() + i * rs);
-        return out;
-    }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        if (!c.needs(0)) return;
-        const std::size_t rs = row_size(c.in_shape(0));
-        xt::xarray<T> g = xt::zeros<T>(c.in_shape(0));
-        const T* src = c.grad().data();
-        for (std::size_t i = 0; i < c.ints().size(); ++i, src += rs) {
-            T* dst = g.data() + static_cast<std::size_t>(c.ints()[i]) * rs;
-            for (std::size_t j = 0; j < rs; ++j) dst[j] += src[j];
+    static void backward_graph(GraphContext& c) {
+        for (int i = 0; i < c.n_in(); ++i) {
+            if (!c.needs(i)) continue;
+            const Tensor part = narrow(c.grad(), c.ints()[0], static_cast<std::size_t>(i), 1);
+            c.accumulate(i, reshape(part, c.in_shape(i)));
         }
-        c.accumulate(0, std::move(g));
     }
 };
 
 std::vector<std::int64_t> to_ints(const Shape& s) {
     return {s.begin(), s.end()};
-}
-
-void need_rows(const char* op, const Tensor& a) {
-    if (a.dim() == 0)
-        throw ShapeError(std::string(op) + ": needs a tensor with rows (rank >= 1), got a scalar");
 }
 
 std::vector<const Tensor*> pointers(const char* op, const std::vector<Tensor>& parts) {
@@ -268,7 +269,7 @@ Tensor broadcast_to(const Tensor& a, const Shape& shape) {
 
 Tensor concat(const std::vector<Tensor>& parts, std::int64_t axis) {
     const auto p = pointers("concat", parts);
-    need_rows("concat", parts[0]);
+    detail::require_rows("concat", parts[0]);
     const auto ax = normalize_axis("concat", axis, parts[0].dim());
     std::vector<std::int64_t> ints{static_cast<std::int64_t>(ax), 0};
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -300,31 +301,18 @@ Tensor stack(const std::vector<Tensor>& parts, std::int64_t axis) {
     return apply<Stack>(std::span<const Tensor* const>(p), {.ints = ints});
 }
 
-Tensor slice_rows(const Tensor& a, std::size_t start, std::size_t stop) {
-    need_rows("slice_rows", a);
-    if (start > stop || stop > a.shape()[0]) {
-        throw ValueError("slice_rows: rows [" + std::to_string(start) + ", " +
-                         std::to_string(stop) + ") are not within the " +
-                         std::to_string(a.shape()[0]) + " rows of shape " + shape_str(a.shape()));
+Tensor sum_to(const Tensor& a, const Shape& shape) {
+    if (broadcast_shapes("sum_to", a.shape(), shape) != a.shape()) {
+        throw ShapeError("sum_to: shape " + shape_str(shape) + " does not broadcast to the shape " +
+                         shape_str(a.shape()) + " of the tensor to sum");
     }
-    const std::int64_t ints[] = {static_cast<std::int64_t>(start), static_cast<std::int64_t>(stop)};
-    return apply<SliceRows>({&a}, {.ints = ints});
+    if (shape == a.shape()) return a;
+    const auto ints = to_ints(shape);
+    return apply<SumTo>({&a}, {.ints = ints});
 }
 
-Tensor gather_rows(const Tensor& a, const std::vector<std::size_t>& indices) {
-    need_rows("gather_rows", a);
-    std::vector<std::int64_t> ints;
-    ints.reserve(indices.size());
-    for (std::size_t i = 0; i < indices.size(); ++i) {
-        if (indices[i] >= a.shape()[0]) {
-            throw ValueError("gather_rows: index " + std::to_string(indices[i]) + " (position " +
-                             std::to_string(i) + ") is out of range for " +
-                             std::to_string(a.shape()[0]) + " rows of shape " +
-                             shape_str(a.shape()));
-        }
-        ints.push_back(static_cast<std::int64_t>(indices[i]));
-    }
-    return apply<GatherRows>({&a}, {.ints = ints});
+Tensor clone(const Tensor& a) {
+    return apply<Clone>({&a});
 }
 
 }  // namespace tapegrad

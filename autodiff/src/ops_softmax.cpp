@@ -24,8 +24,8 @@ xt::xarray<T> shifted(const xt::xarray<T>& x, std::size_t axis) {
 }
 
 struct Softmax {
-    static constexpr OpInfo info{"softmax",
-                                 "∂out_i/∂x_j = out_i(δ_ij - out_j); dx = out·(g - Σ g·out)"};
+    static constexpr OpInfo info{
+        .name = "softmax", .rule = "∂out_i/∂x_j = out_i(δ_ij - out_j); dx = out·(g - Σ g·out)"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const auto axis = static_cast<std::size_t>(args.ints[0]);
@@ -40,11 +40,15 @@ struct Softmax {
         xt::xarray<T> dot = detail::sum_kept(xt::xarray<T>(c.grad() * y), kept(y.shape(), axis));
         c.accumulate(0, y * (c.grad() - dot));
     }
+    static void backward_graph(GraphContext& c) {
+        const Tensor y = c.out(), g = c.grad();
+        c.accumulate(0, y * (g - sum(g * y, {c.ints()[0]}, true)));
+    }
 };
 
 struct LogSoftmax {
-    static constexpr OpInfo info{"log_softmax",
-                                 "∂out_i/∂x_j = δ_ij - softmax_j; dx = g - softmax·Σ g"};
+    static constexpr OpInfo info{.name = "log_softmax",
+                                 .rule = "∂out_i/∂x_j = δ_ij - softmax_j; dx = g - softmax·Σ g"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const auto axis = static_cast<std::size_t>(args.ints[0]);
@@ -58,6 +62,10 @@ struct LogSoftmax {
         const auto axis = static_cast<std::size_t>(c.ints()[0]);
         xt::xarray<T> gs = detail::sum_kept(c.grad(), kept(c.grad().shape(), axis));
         c.accumulate(0, c.grad() - xt::exp(c.out()) * gs);
+    }
+    static void backward_graph(GraphContext& c) {
+        const Tensor g = c.grad();
+        c.accumulate(0, g - exp(c.out()) * sum(g, {c.ints()[0]}, true));
     }
 };
 

@@ -1,11 +1,14 @@
-// Elementwise functions of one tensor: value and local derivative side by side.
-// g is the gradient arriving at the result.
+// Elementwise functions of one tensor: value and local derivative side by side, the rule on
+// arrays and again in tensor ops (backward_graph). g is the gradient arriving at the result.
+// For the rules that are not smooth (relu, abs, clamp) the mask is a constant: the second
+// derivative is 0 there, as in PyTorch.
 #include <cmath>
 #include <limits>
 #include <numbers>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/op.hpp"
 #include "tapegrad/autodiff/ops.hpp"
 
@@ -14,7 +17,7 @@ namespace tapegrad {
 namespace {
 
 struct Square {
-    static constexpr OpInfo info{"square", "∂out/∂x = 2x"};
+    static constexpr OpInfo info{.name = "square", .rule = "∂out/∂x = 2x", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return *in[0] * *in[0];
@@ -23,10 +26,12 @@ struct Square {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, c.grad() * T(2) * c.in(0));
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * 2.0 * c.in(0)); }
 };
 
 struct Sqrt {
-    static constexpr OpInfo info{"sqrt", "∂out/∂x = 1/(2·sqrt(x)) = 1/(2·out)"};
+    static constexpr OpInfo info{
+        .name = "sqrt", .rule = "∂out/∂x = 1/(2·sqrt(x)) = 1/(2·out)", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::sqrt(*in[0]);
@@ -35,10 +40,12 @@ struct Sqrt {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, c.grad() / (T(2) * c.out()));
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() / (2.0 * c.out())); }
 };
 
 struct Exp {
-    static constexpr OpInfo info{"exp", "∂out/∂x = exp(x) = out"};
+    static constexpr OpInfo info{
+        .name = "exp", .rule = "∂out/∂x = exp(x) = out", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::exp(*in[0]);
@@ -47,10 +54,11 @@ struct Exp {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, c.grad() * c.out());
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * c.out()); }
 };
 
 struct Log {
-    static constexpr OpInfo info{"log", "∂out/∂x = 1/x"};
+    static constexpr OpInfo info{.name = "log", .rule = "∂out/∂x = 1/x", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::log(*in[0]);  // NaN for x < 0, -inf at 0: IEEE, as NumPy
@@ -59,10 +67,12 @@ struct Log {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, c.grad() / c.in(0));
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() / c.in(0)); }
 };
 
 struct Abs {
-    static constexpr OpInfo info{"abs", "∂out/∂x = sign(x) (0 at x = 0)"};
+    static constexpr OpInfo info{
+        .name = "abs", .rule = "∂out/∂x = sign(x) (0 at x = 0)", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::abs(*in[0]);
@@ -71,10 +81,11 @@ struct Abs {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, c.grad() * xt::sign(c.in(0)));
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * sign(c.in(0))); }
 };
 
 struct Sin {
-    static constexpr OpInfo info{"sin", "∂out/∂x = cos(x)"};
+    static constexpr OpInfo info{.name = "sin", .rule = "∂out/∂x = cos(x)", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::sin(*in[0]);
@@ -83,10 +94,11 @@ struct Sin {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, c.grad() * xt::cos(c.in(0)));
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * cos(c.in(0))); }
 };
 
 struct Cos {
-    static constexpr OpInfo info{"cos", "∂out/∂x = -sin(x)"};
+    static constexpr OpInfo info{.name = "cos", .rule = "∂out/∂x = -sin(x)", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::cos(*in[0]);
@@ -95,10 +107,12 @@ struct Cos {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, -c.grad() * xt::sin(c.in(0)));
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, -c.grad() * sin(c.in(0))); }
 };
 
 struct Tanh {
-    static constexpr OpInfo info{"tanh", "∂out/∂x = 1 - tanh²(x) = 1 - out²"};
+    static constexpr OpInfo info{
+        .name = "tanh", .rule = "∂out/∂x = 1 - tanh²(x) = 1 - out²", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::tanh(*in[0]);
@@ -107,10 +121,14 @@ struct Tanh {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, c.grad() * (T(1) - c.out() * c.out()));
     }
+    static void backward_graph(GraphContext& c) {
+        c.accumulate(0, c.grad() * (1.0 - square(c.out())));
+    }
 };
 
 struct Sigmoid {
-    static constexpr OpInfo info{"sigmoid", "∂out/∂x = σ(x)(1 - σ(x)) = out(1 - out)"};
+    static constexpr OpInfo info{
+        .name = "sigmoid", .rule = "∂out/∂x = σ(x)(1 - σ(x)) = out(1 - out)", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         // exp(-x) overflows to inf for very negative x, and 1/(1+inf) = 0: no NaN.
@@ -120,10 +138,14 @@ struct Sigmoid {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, c.grad() * c.out() * (T(1) - c.out()));
     }
+    static void backward_graph(GraphContext& c) {
+        c.accumulate(0, c.grad() * c.out() * (1.0 - c.out()));
+    }
 };
 
 struct Relu {
-    static constexpr OpInfo info{"relu", "∂out/∂x = [x > 0] (1 where x > 0, else 0)"};
+    static constexpr OpInfo info{
+        .name = "relu", .rule = "∂out/∂x = [x > 0] (1 where x > 0, else 0)", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::maximum(*in[0], T(0));
@@ -132,10 +154,14 @@ struct Relu {
     static void backward(BackwardContext<T>& c) {
         c.accumulate(0, xt::where(c.in(0) > T(0), c.grad(), T(0)));
     }
+    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * gt(c.in(0), 0.0)); }
 };
 
 struct LeakyRelu {
-    static constexpr OpInfo info{"leaky_relu", "∂out/∂x = 1 if x > 0 else slope"};
+    static constexpr OpInfo info{.name = "leaky_relu",
+                                 .rule = "∂out/∂x = 1 if x > 0 else slope",
+                                 .scalars = {"slope"},
+                                 .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const T s = static_cast<T>(args.s0);
@@ -146,10 +172,17 @@ struct LeakyRelu {
         const T s = static_cast<T>(c.scalar(0));
         c.accumulate(0, c.grad() * xt::where(c.in(0) > T(0), T(1), s));
     }
+    static void backward_graph(GraphContext& c) {
+        const double s = c.scalar(0);  // the mask [x > 0]·(1 - s) + s is a constant
+        c.accumulate(0, c.grad() * (gt(c.in(0), 0.0) * (1 - s) + s));
+    }
 };
 
 struct Elu {
-    static constexpr OpInfo info{"elu", "∂out/∂x = 1 if x > 0 else α·exp(x) = out + α"};
+    static constexpr OpInfo info{.name = "elu",
+                                 .rule = "∂out/∂x = 1 if x > 0 else α·exp(x) = out + α",
+                                 .scalars = {"α"},
+                                 .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const T alpha = static_cast<T>(args.s0);
@@ -160,10 +193,19 @@ struct Elu {
         const T alpha = static_cast<T>(c.scalar(0));
         c.accumulate(0, c.grad() * xt::where(c.in(0) > T(0), T(1), c.out() + alpha));
     }
+    static void backward_graph(GraphContext& c) {
+        // out + α on the negative side only: at x = 0 the second derivative is PyTorch's 0.
+        const Tensor g = c.grad(), x = c.in(0);
+        const Tensor negative_out = where(lt(x, 0.0), c.out(), zeros_like(x));
+        c.accumulate(0, where(gt(x, 0.0), g, g * (negative_out + c.scalar(0))));
+    }
 };
 
 struct Softplus {
-    static constexpr OpInfo info{"softplus", "∂out/∂x = σ(βx) (1 where βx > threshold)"};
+    static constexpr OpInfo info{.name = "softplus",
+                                 .rule = "∂out/∂x = σ(βx) (1 where βx > threshold)",
+                                 .scalars = {"β", "threshold"},
+                                 .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const T beta = static_cast<T>(args.s0), thr = static_cast<T>(args.s1);
@@ -177,10 +219,15 @@ struct Softplus {
         const auto bx = beta * c.in(0);
         c.accumulate(0, c.grad() * xt::where(bx > thr, T(1), T(1) / (T(1) + xt::exp(-bx))));
     }
+    static void backward_graph(GraphContext& c) {
+        const Tensor g = c.grad(), bx = c.in(0) * c.scalar(0);
+        c.accumulate(0, where(gt(bx, c.scalar(1)), g, g * sigmoid(bx)));
+    }
 };
 
 struct Gelu {
-    static constexpr OpInfo info{"gelu", "out = x·Φ(x); ∂out/∂x = Φ(x) + x·φ(x)"};
+    static constexpr OpInfo info{
+        .name = "gelu", .rule = "out = x·Φ(x); ∂out/∂x = Φ(x) + x·φ(x)", .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         const T r = static_cast<T>(1.0 / std::numbers::sqrt2);
@@ -194,11 +241,36 @@ struct Gelu {
         c.accumulate(
             0, c.grad() * (T(0.5) * (T(1) + xt::erf(x * r)) + x * k * xt::exp(T(-0.5) * x * x)));
     }
+    static void backward_graph(GraphContext& c) {
+        const Tensor x = c.in(0);
+        const double r = 1.0 / std::numbers::sqrt2,
+                     k = 0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2;
+        c.accumulate(0, c.grad() * ((erf(x * r) + 1.0) * 0.5 + x * k * exp(square(x) * -0.5)));
+    }
+};
+
+struct Erf {
+    static constexpr OpInfo info{
+        .name = "erf", .rule = "∂out/∂x = 2/√π·exp(-x²)", .elementwise = true};
+    template <class T>
+    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+        return xt::erf(*in[0]);
+    }
+    template <class T>
+    static void backward(BackwardContext<T>& c) {
+        const T k = static_cast<T>(std::numbers::inv_sqrtpi * 2);
+        c.accumulate(0, c.grad() * k * xt::exp(-c.in(0) * c.in(0)));
+    }
+    static void backward_graph(GraphContext& c) {
+        c.accumulate(0, c.grad() * (std::numbers::inv_sqrtpi * 2) * exp(-square(c.in(0))));
+    }
 };
 
 struct Clamp {
-    static constexpr OpInfo info{"clamp",
-                                 "∂out/∂x = [min ≤ x ≤ max] (1 inside the bounds, else 0)"};
+    static constexpr OpInfo info{.name = "clamp",
+                                 .rule = "∂out/∂x = [min ≤ x ≤ max] (1 inside the bounds, else 0)",
+                                 .scalars = {"min", "max"},
+                                 .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const T lo = static_cast<T>(args.s0), hi = static_cast<T>(args.s1);
@@ -209,6 +281,10 @@ struct Clamp {
         const T lo = static_cast<T>(c.scalar(0)), hi = static_cast<T>(c.scalar(1));
         const auto& x = c.in(0);
         c.accumulate(0, xt::where(x >= lo && x <= hi, c.grad(), T(0)));
+    }
+    static void backward_graph(GraphContext& c) {
+        const Tensor x = c.in(0);
+        c.accumulate(0, c.grad() * (ge(x, c.scalar(0)) * le(x, c.scalar(1))));
     }
 };
 
@@ -256,6 +332,9 @@ Tensor softplus(const Tensor& a, double beta, double threshold) {
 }
 Tensor gelu(const Tensor& a) {
     return apply<Gelu>({&a});
+}
+Tensor erf(const Tensor& a) {
+    return apply<Erf>({&a});
 }
 Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max) {
     const double lo = min.value_or(-std::numeric_limits<double>::infinity());

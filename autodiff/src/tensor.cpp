@@ -4,6 +4,7 @@
 
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/op.hpp"
+#include "tapegrad/autodiff/ops.hpp"
 
 namespace tapegrad {
 
@@ -143,34 +144,8 @@ Tensor Tensor::detach() const {
     return Tensor(std::move(r));
 }
 
-namespace {
-// Conversion between float32 and float64: the gradient converts back.
-struct ToDtype {
-    static constexpr OpInfo info{"to", "d/dx = g converted to the input's dtype"};
-};
-template <class From, class To>
-void cast_backward(Tape& tape, const Node& node) {
-    BackwardContext<To> c(tape, node);
-    c.accumulate(0, xt::cast<From>(c.grad()));
-}
-template <class From, class To>
-Tensor cast_to(const Tensor& x) {
-    const Tensor* ins[] = {&x};
-    Tape* tape = Tape::recording();
-    if (tape && !x.requires_grad()) tape = nullptr;
-    if (tape) tape->check_inputs(ins, ToDtype::info.name);
-    auto impl = detail::new_impl();
-    impl->value.emplace<detail::variant_index<To>()>(xt::cast<To>(x.value<From>()));
-    if (tape) tape->record(&cast_backward<From, To>, &ToDtype::info, ins, impl, 0, 0, {});
-    return Tensor(std::move(impl));
-}
-}  // namespace
-
 Tensor Tensor::to(Dtype d) const {
-    const Dtype from = dtype();
-    if (from == f32 && d == f64) return cast_to<float, double>(*this);
-    if (from == f64 && d == f32) return cast_to<double, float>(*this);
-    return from == f32 ? cast_to<float, float>(*this) : cast_to<double, double>(*this);
+    return to_dtype(*this, d);
 }
 
 Tensor& Tensor::name(std::string n) {

@@ -63,24 +63,6 @@ std::string call_text(const TraceTensor& t, const std::vector<TraceTensor>& all)
     return s + ")";
 }
 
-bool is_elementwise(const OpInfo& op) {
-    static const char* const names[] = {"add",
-                                        "sub",
-                                        "mul",
-                                        "div",
-                                        "pow",
-                                        "maximum",
-                                        "minimum",
-                                        "where",
-                                        "mse_loss",
-                                        "l1_loss",
-                                        "huber_loss",
-                                        "binary_cross_entropy",
-                                        "bce_with_logits"};
-    return std::any_of(std::begin(names), std::end(names),
-                       [&](const char* n) { return std::string_view(n) == op.name; });
-}
-
 }  // namespace detail
 
 namespace {
@@ -128,22 +110,15 @@ std::string values_text(const xt::xarray<T>& a, const TraceOptions& o, std::size
     return s + ">";
 }
 
-// The scalar arguments an op was recorded with, under the names its rule uses.
+// The scalar arguments an op was recorded with, under the names its OpInfo gives them.
 std::string scalar_args(const OpInfo& op, const Node& n, int digits) {
-    const std::string_view name = op.name;
-    auto v = [&](int k) { return detail::format_number(n.scalar[k], digits); };
-    if (name == "add_scalar" || name == "mul_scalar" || name == "rsub_scalar" ||
-        name == "rdiv_scalar")
-        return "s = " + v(0);
-    if (name == "pow_scalar") return "p = " + v(0);
-    if (name == "leaky_relu") return "slope = " + v(0);
-    if (name == "elu") return "α = " + v(0);
-    if (name == "softplus") return "β = " + v(0) + ", threshold = " + v(1);
-    if (name == "clamp") return "min = " + v(0) + ", max = " + v(1);
-    if (name == "huber_loss") return "δ = " + v(0);
-    if (name == "cross_entropy" && n.scalar[0] != 0) return "ε = " + v(0);
-    if (name == "l2_penalty") return "weight = " + v(0);
-    return {};
+    std::string s;
+    for (int k = 0; k < 2; ++k) {
+        if (!op.scalars[k]) continue;
+        if (!s.empty()) s += ", ";
+        s += std::string(op.scalars[k]) + " = " + detail::format_number(n.scalar[k], digits);
+    }
+    return s;
 }
 
 // The identifier after a "∂" (or "d/d") in a rule: letters only; "_i" after it marks a list.

@@ -162,7 +162,7 @@ std::string Stepper::describe_step(std::size_t k) const {
                         " it already had: " + format_values(c.after, options_) +
                         " (it is used more than once)";
             }
-            if (detail::is_elementwise(*out.op) && c.contribution.shape() != st.grad.shape()) {
+            if (out.op->elementwise && c.contribution.shape() != st.grad.shape()) {
                 what += "  (summed over the broadcast axes to shape " +
                         shape_str(c.contribution.shape()) + ")";
             }

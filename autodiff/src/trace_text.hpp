@@ -18,9 +18,7 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows,
                          const std::string& indent = "  ");
 // The node's call as a formula: "mul(w, x)", "add_scalar(d, s = -3)".
 std::string call_text(const TraceTensor& t, const std::vector<TraceTensor>& all);
-// Columns padded to their widest cell; number of characters of a UTF-8 string.
+// The number of characters of a UTF-8 string.
 std::size_t display_width(const std::string& s);
-// The element-wise ops, whose inputs' gradients are summed back over broadcast axes.
-bool is_elementwise(const OpInfo& op);
 
 }  // namespace tapegrad::detail

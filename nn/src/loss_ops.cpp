@@ -1,4 +1,5 @@
-// The fused loss ops: value and local derivative side by side. d = x - y is the difference of
+// The fused loss ops: value and local derivative side by side (on arrays, and in tensor ops
+// for higher-order gradients: backward_graph). d = x - y is the difference of
 // input and target; g is the gradient arriving at the (unreduced) loss. Fusing keeps each loss
 // one node on the tape and lets the rules be the exact ones PyTorch uses, including at points
 // where a composition of relu/abs/max would pick a one-sided derivative.
@@ -12,15 +13,18 @@
 #include <xsimd/xsimd.hpp>
 #endif
 
+#include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/op.hpp"
+#include "tapegrad/autodiff/ops.hpp"
 
 namespace tapegrad::nn::detail {
 
 namespace {
 
 struct SquaredError {
-    static constexpr OpInfo info{"mse_loss",
-                                 "out = (x - y)²; ∂out/∂x = 2(x - y), ∂out/∂y = -2(x - y)"};
+    static constexpr OpInfo info{.name = "mse_loss",
+                                 .rule = "out = (x - y)²; ∂out/∂x = 2(x - y), ∂out/∂y = -2(x - y)",
+                                 .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::square(*in[0] - *in[1]);
@@ -31,11 +35,18 @@ struct SquaredError {
         c.accumulate(0, gd);
         c.accumulate(1, -gd);
     }
+    static void backward_graph(GraphContext& c) {
+        const Tensor gd = (c.in(0) - c.in(1)) * c.grad() * 2.0;
+        c.accumulate(0, gd);
+        c.accumulate(1, -gd);
+    }
 };
 
 struct AbsoluteError {
-    static constexpr OpInfo info{"l1_loss",
-                                 "out = |x - y|; ∂out/∂x = sign(x - y), ∂out/∂y = -sign(x - y)"};
+    static constexpr OpInfo info{
+        .name = "l1_loss",
+        .rule = "out = |x - y|; ∂out/∂x = sign(x - y), ∂out/∂y = -sign(x - y)",
+        .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::abs(*in[0] - *in[1]);
@@ -46,12 +57,20 @@ struct AbsoluteError {
         c.accumulate(0, gs);
         c.accumulate(1, -gs);
     }
+    static void backward_graph(GraphContext& c) {  // sign is a constant: 0 second derivative
+        const Tensor gs = sign(c.in(0) - c.in(1)) * c.grad();
+        c.accumulate(0, gs);
+        c.accumulate(1, -gs);
+    }
 };
 
 struct HuberError {
-    static constexpr OpInfo info{"huber_loss",
-                                 "out = ½d² if |d| < δ else δ(|d| - δ/2), d = x - y; "
-                                 "∂out/∂x = clamp(d, -δ, δ), ∂out/∂y = -clamp(d, -δ, δ)"};
+    static constexpr OpInfo info{.name = "huber_loss",
+                                 .rule =
+                                     "out = ½d² if |d| < δ else δ(|d| - δ/2), d = x - y; "
+                                     "∂out/∂x = clamp(d, -δ, δ), ∂out/∂y = -clamp(d, -δ, δ)",
+                                 .scalars = {"δ"},
+                                 .elementwise = true};
     // 0.5 d² inside |d| < δ, δ(|d| - δ/2) outside: the two pieces and their slopes meet at δ.
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
@@ -63,6 +82,12 @@ struct HuberError {
     static void backward(BackwardContext<T>& c) {
         const T delta = static_cast<T>(c.scalar(0));
         xt::xarray<T> gc = xt::clip(c.in(0) - c.in(1), -delta, delta) * c.grad();
+        c.accumulate(0, gc);
+        c.accumulate(1, -gc);
+    }
+    static void backward_graph(GraphContext& c) {
+        const double delta = c.scalar(0);
+        const Tensor gc = clamp(c.in(0) - c.in(1), -delta, delta) * c.grad();
         c.accumulate(0, gc);
         c.accumulate(1, -gc);
     }
@@ -113,9 +138,11 @@ xt::xarray<T> at_least(xt::xarray<T> v, T lo) {
 
 struct BceProbs {
     static constexpr OpInfo info{
-        "binary_cross_entropy",
-        "out = -(y·log p + (1 - y)·log(1 - p)), logs clamped at -100; "
-        "∂out/∂p = (p - y)/max(p(1 - p), 1e-12), ∂out/∂y = log(1 - p) - log p (clamped)"};
+        .name = "binary_cross_entropy",
+        .rule =
+            "out = -(y·log p + (1 - y)·log(1 - p)), logs clamped at -100; "
+            "∂out/∂p = (p - y)/max(p(1 - p), 1e-12), ∂out/∂y = log(1 - p) - log p (clamped)",
+        .elementwise = true};
     // -(y·max(log p, -100) + (1 - y)·max(log(1 - p), -100)), PyTorch's clamp at -100.
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
@@ -136,12 +163,21 @@ struct BceProbs {
             c.accumulate(1, c.grad() * (at_least<T>(xt::log1p(-p), T(-100)) -
                                         at_least<T>(xt::log(p), T(-100))));
     }
+    static void backward_graph(GraphContext& c) {
+        const Tensor p = c.in(0), y = c.in(1), g = c.grad();
+        if (c.needs(0))
+            c.accumulate(0, g * (p - y) / maximum((1.0 - p) * p, full({}, 1e-12, p.dtype())));
+        if (c.needs(1))
+            c.accumulate(1, g * (clamp(log(1.0 - p), -100.0, {}) - clamp(log(p), -100.0, {})));
+    }
 };
 
 struct BceLogits {
-    static constexpr OpInfo info{"bce_with_logits",
-                                 "out = max(x, 0) - x·y + log(1 + exp(-|x|)); "
-                                 "∂out/∂x = σ(x) - y, ∂out/∂y = -x"};
+    static constexpr OpInfo info{.name = "bce_with_logits",
+                                 .rule =
+                                     "out = max(x, 0) - x·y + log(1 + exp(-|x|)); "
+                                     "∂out/∂x = σ(x) - y, ∂out/∂y = -x",
+                                 .elementwise = true};
     // max(x, 0) - x·y + log(1 + exp(-|x|)): exp never overflows and log1p keeps the small
     // tail accurate, so x = ±1000 gives the exact loss (0 or 1000 when y is 0 or 1).
     template <class T>
@@ -173,7 +209,26 @@ struct BceLogits {
             c.accumulate(1, std::move(d));
         }
     }
+    static void backward_graph(GraphContext& c) {
+        const Tensor x = c.in(0), g = c.grad();
+        if (c.needs(0)) c.accumulate(0, (sigmoid(x) - c.in(1)) * g);
+        if (c.needs(1)) c.accumulate(1, -x * g);
+    }
 };
+
+// 1 at [n, classes[n]], else 0: the targets of the class losses, a constant of shape [N, C].
+Tensor one_hot_rows(const std::vector<std::int64_t>& classes, const Shape& shape, Dtype dtype) {
+    Tensor t = zeros(shape, dtype);
+    for (std::size_t r = 0; r < shape[0]; ++r) {
+        const std::size_t at = r * shape[1] + static_cast<std::size_t>(classes[r]);
+        if (dtype == f32) {
+            t.mutable_value<float>().data()[at] = 1;
+        } else {
+            t.mutable_value<double>().data()[at] = 1;
+        }
+    }
+    return t;
+}
 
 // Rows of a contiguous row-major [N, C] array.
 template <class T>
@@ -191,9 +246,10 @@ T row_logsumexp(const T* row, std::size_t n) {
 }
 
 struct NllRows {
-    static constexpr OpInfo info{"nll_loss",
-                                 "out_n = -x[n, t_n]; ∂out_n/∂x[n, c] = -[c = t_n] "
-                                 "(t_n the class of row n)"};
+    static constexpr OpInfo info{.name = "nll_loss",
+                                 .rule =
+                                     "out_n = -x[n, t_n]; ∂out_n/∂x[n, c] = -[c = t_n] "
+                                     "(t_n the class of row n)"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         const auto& x = *in[0];
@@ -211,12 +267,19 @@ struct NllRows {
         for (std::size_t r = 0; r < n; ++r) dx.data()[r * nc + c.ints()[r]] = -g(r);
         c.accumulate(0, std::move(dx));
     }
+    static void backward_graph(GraphContext& c) {
+        const Shape s = c.in_shape(0);
+        const Tensor target = one_hot_rows(c.ints(), s, c.grad().dtype());
+        c.accumulate(0, -target * reshape(c.grad(), {s[0], 1}));
+    }
 };
 
 struct CrossEntropyRows {
-    static constexpr OpInfo info{"cross_entropy",
-                                 "out_n = -log softmax(x)[n, t_n], smoothed by ε; "
-                                 "∂out_n/∂x[n, c] = softmax(x)[n, c] - (1 - ε)[c = t_n] - ε/C"};
+    static constexpr OpInfo info{.name = "cross_entropy",
+                                 .rule =
+                                     "out_n = -log softmax(x)[n, t_n], smoothed by ε; "
+                                     "∂out_n/∂x[n, c] = softmax(x)[n, c] - (1 - ε)[c = t_n] - ε/C",
+                                 .scalars = {"ε"}};
     // With lse = log Σ_c exp(x_c): -log p_t = lse - x_t and mean_c(-log p_c) = lse - mean_c x_c,
     // so no log-probability is formed and logits of ±1000 stay exact.
     template <class T>
@@ -258,10 +321,19 @@ struct CrossEntropyRows {
         }
         c.accumulate(0, std::move(dx));
     }
+    static void backward_graph(GraphContext& c) {
+        const Shape s = c.in_shape(0);
+        const double eps = c.scalar(0);
+        const Tensor target = one_hot_rows(c.ints(), s, c.grad().dtype()) * (1 - eps) +
+                              eps / static_cast<double>(s[1]);
+        c.accumulate(0, (softmax(c.in(0), 1) - target) * reshape(c.grad(), {s[0], 1}));
+    }
 };
 
 struct WeightedSumOfSquares {
-    static constexpr OpInfo info{"l2_penalty", "out = weight·Σ_i Σ w_i²; ∂out/∂w_i = 2·weight·w_i"};
+    static constexpr OpInfo info{.name = "l2_penalty",
+                                 .rule = "out = weight·Σ_i Σ w_i²; ∂out/∂w_i = 2·weight·w_i",
+                                 .scalars = {"weight"}};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         double s = 0;  // accumulated in double: parameters can number millions
@@ -273,6 +345,11 @@ struct WeightedSumOfSquares {
     static void backward(BackwardContext<T>& c) {
         const T k = static_cast<T>(2.0 * c.scalar(0)) * c.grad().data()[0];
         for (int i = 0; i < c.n_in(); ++i) c.accumulate(i, c.in(i)*k);
+    }
+    static void backward_graph(GraphContext& c) {
+        const Tensor k = c.grad() * (2.0 * c.scalar(0));
+        for (int i = 0; i < c.n_in(); ++i)
+            if (c.needs(i)) c.accumulate(i, c.in(i)*k);
     }
 };
 

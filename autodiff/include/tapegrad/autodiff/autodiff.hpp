@@ -3,6 +3,7 @@
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/dtype.hpp"
 #include "tapegrad/autodiff/error.hpp"
+#include "tapegrad/autodiff/functional.hpp"
 #include "tapegrad/autodiff/gradcheck.hpp"
 #include "tapegrad/autodiff/ops.hpp"
 #include "tapegrad/autodiff/random.hpp"

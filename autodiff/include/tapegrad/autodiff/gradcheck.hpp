@@ -51,6 +51,20 @@ GradcheckReport gradcheck(const std::function<Tensor(const Tensor&)>& f,
 GradcheckReport gradcheck(const std::function<Tensor(const Tensor&, const Tensor&)>& f,
                           const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
 
+// Checks second (or, with order 3, third...) derivatives: the tape's derivative of f's gradient,
+// differentiated again through a recorded pass, against central differences of that gradient.
+// The gradient is taken along a random direction v of f's shape (d(v·f)/dx, PyTorch's
+// grad_outputs), and each further order along another. The report's outputs name which
+// element of which input's gradient was differentiated ("d/d(input 0)[1]").
+GradcheckReport gradgradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options = {}, int order = 2);
+GradcheckReport gradgradcheck(const std::function<Tensor(const Tensor&)>& f,
+                              const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options = {}, int order = 2);
+GradcheckReport gradgradcheck(const std::function<Tensor(const Tensor&, const Tensor&)>& f,
+                              const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options = {}, int order = 2);
+
 // Checks d loss() / d params for a scalar loss of existing float64 leaves (a model's
 // parameters: convert the model with .to(f64) first). Each element is moved by ±eps in place
 // and put back exactly; names, when given, label the worst element in the report.

@@ -1,20 +1,27 @@
 #pragma once
-// How an op is defined: a struct with its name and rule (OpInfo), a forward that computes the
-// value from the input values, and a backward that turns the gradient of the result into
-// contributions to the inputs. apply<Op>() runs the forward and, when a tape records and an
-// input requires grad, appends the node. Every built-in op is written this way, and so is a
-// user's custom op:
+// How an op is defined: a struct with its metadata (OpInfo), a forward that computes the value
+// from the input values, and its derivative rule twice, side by side: `backward` on arrays (the
+// fast first-order pass) and `backward_graph` in tensor ops, which a recorded pass runs so that
+// the gradient can be differentiated again. apply<Op>() runs the forward and, when a tape
+// records and an input requires grad, appends the node. Every built-in op is written this way,
+// and so is a user's custom op:
 //
 //   struct Cube {
-//       static constexpr OpInfo info{"cube", "d/dx = g*3x^2"};
+//       static constexpr OpInfo info{.name = "cube", .rule = "∂out/∂x = 3x²", .elementwise = true};
 //       template <class T> static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
 //           return (*in[0]) * (*in[0]) * (*in[0]);
 //       }
 //       template <class T> static void backward(BackwardContext<T>& c) {
 //           c.accumulate(0, c.grad() * T(3) * c.in(0) * c.in(0));
 //       }
+//       static void backward_graph(GraphContext& c) {  // optional: second derivatives
+//           c.accumulate(0, c.grad() * 3.0 * square(c.in(0)));
+//       }
 //   };
 //   Tensor cube(const Tensor& x) { return apply<Cube>({&x}); }
+//
+// Without backward_graph the op is first order only: a recorded pass still computes its
+// gradient, and differentiating that gradient again is an error naming the op.
 #include <initializer_list>
 #include <span>
 #include <xtensor/xarray.hpp>
@@ -43,14 +50,19 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 // An axis in [-dim, dim) made non-negative; a ValueError naming the op otherwise.
 std::size_t normalize_axis(const char* op, std::int64_t axis, std::size_t dim);
 
-// What a backward rule sees: the incoming gradient, the values, and where to send results.
+// What an array rule sees: the incoming gradient, the values, and where to send results.
 template <class T>
 class BackwardContext {
   public:
-    BackwardContext(Tape& tape, const Node& node) : tape_(tape), node_(node) {}
+    using value_type = T;
+    BackwardContext(Tape& tape, const Node& node)
+        : rec_(*tape.rec_), grads_(*tape.active_grads_), node_(node) {}
 
-    const xt::xarray<T>& grad() const {
-        return std::get<detail::variant_index<T>()>(tape_.grads_[node_.out]);
+    const xt::xarray<T>& grad() const { return grad_as<T>(); }
+    // The gradient of a result whose dtype differs from the inputs' (a cast).
+    template <class U>
+    const xt::xarray<U>& grad_as() const {
+        return std::get<detail::variant_index<U>()>(grads_[node_.out]);
     }
     const xt::xarray<T>& out() const { return value_of<T>(node_.out); }
     const xt::xarray<T>& in(int i) const { return value_of<T>(slot(i)); }
@@ -60,9 +72,11 @@ class BackwardContext {
     }
     const Shape& in_shape(int i) const;
     int n_in() const { return node_.n_in; }
-    bool needs(int i) const { return tape_.slots_[slot(i)]->requires_grad; }
+    bool needs(int i) const { return rec_.slots[slot(i)]->requires_grad; }
     double scalar(int k) const { return node_.scalar[k]; }
-    std::span<const std::int64_t> ints() const { return tape_.ints_of(node_); }
+    std::span<const std::int64_t> ints() const {
+        return {rec_.ints.data() + node_.int_begin, static_cast<std::size_t>(node_.n_int)};
+    }
     const Node& node() const { return node_; }
 
     // Adds the expression e (a gradient of input i, possibly of the broadcast shape) into the
@@ -72,10 +86,8 @@ class BackwardContext {
         if (!needs(i)) return;
         using U = typename std::decay_t<E>::value_type;
         const std::int32_t s = slot(i);
-        auto& acc = tape_.grads_[s];
-        const Shape& target = tape_.slots_[s]->value.index() == 1
-                                  ? std::get<1>(tape_.slots_[s]->value).shape()
-                                  : std::get<2>(tape_.slots_[s]->value).shape();
+        auto& acc = grads_[s];
+        const Shape& target = in_shape(i);
         if (std::holds_alternative<std::monostate>(acc)) {
             xt::xarray<U> g = std::forward<E>(e);
             if (g.shape() != target) g = sum_to_shape(g, target);
@@ -94,7 +106,7 @@ class BackwardContext {
     // Input i's gradient buffer, for kernels that accumulate in place (BLAS with beta = 1).
     // The flag is true when the buffer is new and uninitialised: overwrite it (beta = 0).
     std::pair<xt::xarray<T>*, bool> grad_buffer(int i) {
-        auto& acc = tape_.grads_[slot(i)];
+        auto& acc = grads_[slot(i)];
         if (std::holds_alternative<std::monostate>(acc)) {
             acc.template emplace<detail::variant_index<T>()>(
                 xt::xarray<T>::from_shape(in_shape(i)));
@@ -104,20 +116,53 @@ class BackwardContext {
     }
 
   private:
-    std::int32_t slot(int i) const { return tape_.input_slots_[node_.in_begin + i]; }
+    std::int32_t slot(int i) const { return rec_.input_slots[node_.in_begin + i]; }
     template <class U>
     const xt::xarray<U>& value_of(std::int32_t s) const {
-        return std::get<detail::variant_index<U>()>(tape_.slots_[s]->value);
+        return std::get<detail::variant_index<U>()>(rec_.slots[s]->value);
     }
-    Tape& tape_;
+    detail::Recording& rec_;
+    std::vector<detail::AnyArray>& grads_;
     const Node& node_;
 };
 
 template <class T>
 const Shape& BackwardContext<T>::in_shape(int i) const {
-    const auto& v = tape_.slots_[slot(i)]->value;
+    const auto& v = rec_.slots[slot(i)]->value;
     return v.index() == 1 ? std::get<1>(v).shape() : std::get<2>(v).shape();
 }
+
+// What a rule in tensor ops sees, in a recorded pass: the incoming gradient and the inputs and
+// result as tensors of the tape, so that every op the rule applies is recorded too and the
+// contributions it makes can be differentiated again. Results made from values alone (masks:
+// gt(x, 0.0)) are constants, as PyTorch treats them.
+class GraphContext {
+  public:
+    GraphContext(Tape& tape, const Node& node) : tape_(tape), node_(node) {}
+
+    Tensor grad() const { return tape_.graph_grads_[node_.out]; }
+    Tensor in(int i) const { return Tensor(tape_.rec_->slots[slot(i)]); }
+    Tensor out() const { return Tensor(tape_.rec_->slots[node_.out]); }
+    Shape in_shape(int i) const { return in(i).shape(); }
+    int n_in() const { return node_.n_in; }
+    bool needs(int i) const { return tape_.rec_->slots[slot(i)]->requires_grad; }
+    double scalar(int k) const { return node_.scalar[k]; }
+    // A copy: the rule's own ops append to the record's arrays.
+    std::vector<std::int64_t> ints() const {
+        const auto* p = tape_.rec_->ints.data() + node_.int_begin;
+        return {p, p + node_.n_int};
+    }
+    const Node& node() const { return node_; }
+
+    // Adds a contribution to input i's gradient (recorded), summed over the axes along which
+    // input i was broadcast. Nothing happens when input i does not require grad.
+    void accumulate(int i, Tensor contribution);
+
+  private:
+    std::int32_t slot(int i) const { return tape_.rec_->input_slots[node_.in_begin + i]; }
+    Tape& tape_;
+    const Node node_;  // a copy: the rule's own ops append to the record's node list
+};
 
 namespace detail {
 
@@ -127,19 +172,44 @@ void run_backward(Tape& tape, const Node& node) {
     Op::template backward<T>(c);
 }
 
+// The rule in tensor ops, when the op has one.
+template <class Op>
+constexpr Node::GraphBackwardFn graph_rule() {
+    if constexpr (requires(GraphContext & c) { Op::backward_graph(c); }) {
+        return &Op::backward_graph;
+    } else {
+        return nullptr;
+    }
+}
+
+// The element type of an op's result: the inputs' unless the op says (a cast).
+template <class Op, class T>
+struct OutputOf {
+    using type = T;
+};
+template <class Op, class T>
+requires requires {
+    typename Op::template Output<T>;
+}
+struct OutputOf<Op, T> {
+    using type = typename Op::template Output<T>;
+};
+
 // Checks that every input is defined and that all share one dtype (the op is named).
 Dtype common_dtype(const char* op, std::span<const Tensor* const> inputs);
 
 template <class Op, class T>
 Tensor apply_typed(std::span<const Tensor* const> inputs, const OpArgs& args, Tape* tape) {
+    using Out = typename OutputOf<Op, T>::type;
     Inputs<T> values;
     for (const Tensor* t : inputs)
         values.push_back(&std::get<variant_index<T>()>(t->impl()->value));
     if (tape) tape->check_inputs(inputs, Op::info.name);
     auto impl = new_impl();
-    impl->value.template emplace<variant_index<T>()>(Op::template forward<T>(values, args));
+    impl->value.template emplace<variant_index<Out>()>(Op::template forward<T>(values, args));
     if (tape) {
-        tape->record(&run_backward<Op, T>, &Op::info, inputs, impl, args.s0, args.s1, args.ints);
+        tape->record(&run_backward<Op, T>, graph_rule<Op>(), &Op::info, inputs, impl, args.s0,
+                     args.s1, args.ints);
     }
     return Tensor(std::move(impl));
 }

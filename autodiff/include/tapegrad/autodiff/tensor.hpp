@@ -27,9 +27,10 @@ struct TensorImpl {
     std::shared_ptr<TensorImpl>
         grad;  // accumulated gradient: leaves, or non-leaves kept by the tape
     std::string name;
-    // A recorded result belongs to the tape that made it (tape_id, slot). A leaf remembers the
-    // last tape it was registered on, so that a parameter used many times takes one slot.
-    std::uint64_t tape_id = 0;
+    // A recorded result: the recording (detail::Recording::id) and slot it was made in. Written
+    // once, when the op that makes it is recorded and no one else holds the record yet; leaves
+    // are never written by a tape (their slots are the recording's own knowledge).
+    std::uint64_t recorded_in = 0;
     std::int32_t slot = -1;
     std::uint32_t version = 0;  // bumped by every in-place change; backward checks it
     bool requires_grad = false;
@@ -84,7 +85,8 @@ class Tensor {
 
     // A new leaf with a copy of the value and no history: gradients stop here.
     Tensor detach() const;
-    // Conversion between float32 and float64, recorded on the tape (gradients flow back).
+    // Conversion between float32 and float64, recorded on the tape (gradients flow back); the
+    // tensor itself when it already has that dtype, as in PyTorch.
     Tensor to(Dtype d) const;
 
     // A name for listings and error messages ("w", "loss").
