@@ -187,7 +187,7 @@ void solve(const Problem& p) {
         std::printf("%-17s %8g %12s %7d %14.8f %14.8f %11.3e\n", name_of(r.method), r.lr,
                     steps_text(r).c_str(), r.evals, r.x, r.y, r.f);
     }
-    std::printf("(evals: Newton's 2n = 4 for its Hessian and L-BFGS's line search included)\n");
+    std::printf("(evals: Newton's one for its exact Hessian and L-BFGS's line search included)\n");
 
     // Paths over the contour lines of f.
     const int n = 161;
@@ -296,5 +296,6 @@ int main() {
         "the curvature from gradients in a few steps. On Rosenbrock's curved valley the first-\n"
         "order methods need thousands of steps, RMSprop at a constant rate hovers near the\n"
         "minimum (its steps stay about lr long), and the curvature methods need tens of steps\n"
-        "but several evaluations per step (Newton 2n + 1 = 5 for n = 2 parameters).\n");
+        "but several evaluations per step (Newton 2: one whose backward is differentiated\n"
+        "again for the exact Hessian, one for the gradient).\n");
 }

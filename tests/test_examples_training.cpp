@@ -1,8 +1,8 @@
-// Runs the worked examples update_styles, optimizers, lr_finder, early_stopping and
-// clipping_and_schedules (each in a scratch directory, where their SVG files land) and checks
-// the numbers they print against values computed here independently: plain double-precision
-// loops of the same update rules, closed forms of the schedules, and the printed tables
-// themselves (an argmin, a ratio, a count).
+// Runs the worked examples update_styles, optimizers, lr_finder, early_stopping,
+// clipping_and_schedules and newton_vs_gd (each in a scratch directory, where their SVG files land)
+// and checks the numbers they print against values computed here independently: plain
+// double-precision loops of the same update rules, closed forms of the schedules, and the printed
+// tables themselves (an argmin, a ratio, a count).
 #include <unistd.h>
 
 #include <algorithm>
@@ -375,7 +375,9 @@ TEST_CASE("examples: optimizers' step counts match the same rules run here") {
             }
             const Outcome ref = count_steps(r.method, r.lr, {-8, 1.5}, kRavine, 3000);
             CHECK(std::abs(r.steps - ref.steps) <= 1);
-            CHECK(r.evals == (r.method == "Newton" ? 5 : 1) * r.steps);  // 2n + 1 for Newton
+            // Newton: one evaluation for the exact Hessian (its backward recorded and
+            // differentiated again), one for the gradient at the step's start.
+            CHECK(r.evals == (r.method == "Newton" ? 2 : 1) * r.steps);
         }
         // Newton's quadratic model of a quadratic is exact: one step.
         CHECK(rows.back().method == "Newton");
@@ -583,4 +585,110 @@ TEST_CASE("examples: clipping rescues a too-large rate, schedules follow their c
     check_svg(run, "clipping_and_schedules_clipping.svg", 2);
     check_svg(run, "clipping_and_schedules_lr.svg", 4);
     check_svg(run, "clipping_and_schedules_loss.svg", 4);
+}
+
+// ---- newton_vs_gd: the Hessian of logistic regression, in plain doubles -------------------
+
+namespace {
+
+// make_classification_400.csv as rows [x1, x2, 1] and labels.
+struct Rows {
+    std::vector<std::array<double, 3>> x;
+    std::vector<double> y;
+};
+
+Rows read_rows() {
+    std::ifstream in(std::string(TAPEGRAD_EXAMPLES_DATA) + "/make_classification_400.csv");
+    Rows r;
+    std::string line;
+    std::getline(in, line);  // header x1,x2,y
+    while (std::getline(in, line)) {
+        double a = 0, b = 0, c = 0;
+        if (std::sscanf(line.c_str(), "%lf,%lf,%lf", &a, &b, &c) != 3) continue;
+        r.x.push_back({a, b, 1.0});
+        r.y.push_back(c);
+    }
+    return r;
+}
+
+double sigmoid(double z) {
+    return 1 / (1 + std::exp(-z));
+}
+
+// Mean BCE and its gradient at w.
+double loss_and_grad(const Rows& d, const std::array<double, 3>& w, std::array<double, 3>& g) {
+    double loss = 0;
+    g = {0, 0, 0};
+    const double n = static_cast<double>(d.y.size());
+    for (std::size_t i = 0; i < d.y.size(); ++i) {
+        double z = 0;
+        for (int k = 0; k < 3; ++k) z += w[k] * d.x[i][k];
+        loss += (std::max(z, 0.0) - z * d.y[i] + std::log1p(std::exp(-std::abs(z)))) / n;
+        for (int k = 0; k < 3; ++k) g[k] += (sigmoid(z) - d.y[i]) * d.x[i][k] / n;
+    }
+    return loss;
+}
+
+}  // namespace
+
+TEST_CASE("examples: newton_vs_gd's Newton, curvatures and gradient descent match plain loops") {
+    ExampleRun run("newton_vs_gd");
+    REQUIRE(run.status == 0);
+    const Rows d = read_rows();
+    REQUIRE(d.y.size() == 400);
+
+    // Newton: the text's minimum to 1e-9 in at most 6 iterations.
+    const auto minimum = numbers(run.after("minimum"));
+    const auto newton_iterations = numbers(run.after(") after "));
+    REQUIRE(minimum.size() >= 1);
+    REQUIRE(newton_iterations.size() >= 1);
+    CHECK(std::abs(minimum[0] - 0.3296404177) <= 1e-9);
+    CHECK(newton_iterations[0] <= 6);
+
+    // At w = 0 every p(1 - p) is 1/4: H = Σ x xᵀ / (4n), g = Σ (1/2 - y) x / n.
+    double H[3][3] = {};
+    std::array<double, 3> g{};
+    const double n = 400;
+    for (std::size_t i = 0; i < 400; ++i)
+        for (int a = 0; a < 3; ++a) {
+            g[a] += (0.5 - d.y[i]) * d.x[i][a] / n;
+            for (int b = 0; b < 3; ++b) H[a][b] += d.x[i][a] * d.x[i][b] / (4 * n);
+        }
+    double hg[3] = {}, gg = 0, ghg = 0;
+    for (int a = 0; a < 3; ++a) {
+        for (int b = 0; b < 3; ++b) hg[a] += H[a][b] * g[b];
+        gg += g[a] * g[a];
+    }
+    for (int a = 0; a < 3; ++a) ghg += g[a] * hg[a];
+    CHECK(numbers(run.after("gᵀHg/gᵀg ="))[0] == Approx(ghg / gg).epsilon(1e-5));
+    // λmax by 2000 power iterations here.
+    std::array<double, 3> v{1, 1, 1};
+    double lambda = 0;
+    for (int it = 0; it < 2000; ++it) {
+        std::array<double, 3> hv{};
+        for (int a = 0; a < 3; ++a)
+            for (int b = 0; b < 3; ++b) hv[a] += H[a][b] * v[b];
+        const double norm = std::sqrt(hv[0] * hv[0] + hv[1] * hv[1] + hv[2] * hv[2]);
+        lambda = (v[0] * hv[0] + v[1] * hv[1] + v[2] * hv[2]) /
+                 (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+        for (int a = 0; a < 3; ++a) v[a] = hv[a] / norm;
+    }
+    const double printed_lambda = numbers(run.after("λmax ="))[0];
+    CHECK(printed_lambda == Approx(lambda).epsilon(1e-8));
+    CHECK(numbers(run.after("2/λmax ="))[0] == Approx(2 / lambda).epsilon(1e-5));
+
+    // Gradient descent at 1/λmax to Newton's minimum + 1e-6: the same count in plain doubles.
+    const double target = 0.3296404177 + 1e-6;
+    std::array<double, 3> w{0, 0, 0}, grad{};
+    double loss = loss_and_grad(d, w, grad);
+    int iterations = 0;
+    while (loss > target && iterations < 200000) {
+        for (int k = 0; k < 3; ++k) w[k] -= grad[k] / printed_lambda;
+        loss = loss_and_grad(d, w, grad);
+        ++iterations;
+    }
+    const auto gd = numbers(run.row("  1.0/λmax = "));
+    REQUIRE(gd.size() >= 3);
+    CHECK(std::abs(gd[1] - iterations) <= 1);
+    CHECK(gd[1] > 20 * newton_iterations[0]);  // far more iterations than Newton
 }

@@ -4,7 +4,9 @@
 #include <limits>
 
 #include "flat_params.hpp"
+#include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/error.hpp"
+#include "tapegrad/autodiff/tape.hpp"
 
 namespace tapegrad::optim {
 
@@ -96,17 +98,38 @@ bool all_finite(const auto& values) {
     return true;
 }
 
-}  // namespace
-
-xt::xarray<double> hessian(const std::function<double()>& closure,
-                           const std::vector<Tensor>& params_in) {
-    if (!closure) throw ValueError("hessian: needs a closure that returns the loss");
-    std::vector<Tensor> params = params_in;  // handles to the same tensors
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        if (!params[i].defined()) {
-            throw ValueError("hessian: parameter " + std::to_string(i) + " is undefined");
+// H from the tape: the closure's backward, run inside a tape of our own, is recorded (nested
+// tapes), so every parameter's .grad() is a recorded tensor; row j is d grad_j / d params.
+xt::xarray<double> exact_hessian(const std::function<double()>& closure,
+                                 std::vector<Tensor> params) {
+    const std::size_t n = detail::total_numel(params);
+    xt::xarray<double> H = xt::zeros<double>({n, n});
+    Tape outer({.persistent = true});
+    detail::zero_grads(params);
+    closure();
+    std::size_t row = 0;
+    for (const Tensor& p : params) {
+        const Tensor g = p.has_grad() ? p.grad() : Tensor();
+        // A gradient that is a constant (the loss is linear in p) has zero rows.
+        if (!g.defined() || !g.requires_grad()) {
+            row += p.numel();
+            continue;
+        }
+        for (std::size_t e = 0; e < p.numel(); ++e, ++row) {
+            Tensor seed = zeros(g.shape(), g.dtype());
+            set_element(seed, e, 1.0);
+            const auto d = outer.gradient(g, params, seed);
+            std::size_t col = 0;
+            for (const Tensor& block : d)
+                for (std::size_t k = 0; k < block.numel(); ++k)
+                    H(row, col++) = get_element(block, k);
         }
     }
+    return H;
+}
+
+xt::xarray<double> finite_difference_hessian(const std::function<double()>& closure,
+                                             std::vector<Tensor> params) {
     const std::size_t n = detail::total_numel(params);
     std::vector<std::pair<std::size_t, std::size_t>> where;  // flat index -> (tensor, element)
     where.reserve(n);
@@ -143,6 +166,23 @@ xt::xarray<double> hessian(const std::function<double()>& closure,
         const double step = xp - xm;
         for (std::size_t i = 0; i < n; ++i) H(i, j) = (gp[i] - gm[i]) / step;
     }
+    return H;
+}
+
+}  // namespace
+
+xt::xarray<double> hessian(const std::function<double()>& closure,
+                           const std::vector<Tensor>& params, HessianMethod method) {
+    if (!closure) throw ValueError("hessian: needs a closure that returns the loss");
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        if (!params[i].defined()) {
+            throw ValueError("hessian: parameter " + std::to_string(i) + " is undefined");
+        }
+    }
+    xt::xarray<double> H = method == HessianMethod::exact
+                               ? exact_hessian(closure, params)
+                               : finite_difference_hessian(closure, params);
+    const std::size_t n = H.shape()[0];
     for (std::size_t i = 0; i < n; ++i) {
         for (std::size_t j = i + 1; j < n; ++j) {
             const double s = 0.5 * (H(i, j) + H(j, i));
@@ -179,7 +219,8 @@ Newton::Newton(std::vector<Tensor> params, NewtonOptions options)
 
 void Newton::step() {
     throw ValueError(
-        "Newton.step: Newton's method evaluates the gradient 2n + 1 times per step and needs a "
+        "Newton.step: Newton's method evaluates the loss and its gradient more than once per "
+        "step and needs a "
         "closure (call step(closure) with a function that records a tape, runs backward and "
         "returns the loss)");
 }
@@ -189,7 +230,7 @@ double Newton::step(const std::function<double()>& closure) {
     auto& params = param_groups()[0].params;
     const double lr = param_groups()[0].lr;
 
-    const xt::xarray<double> H = hessian(closure, params);
+    const xt::xarray<double> H = hessian(closure, params, options_.hessian);
     // The loss and gradient at x last, so that .grad() is that of the starting point.
     detail::zero_grads(params);
     const double loss = closure();

@@ -1,13 +1,16 @@
 #pragma once
 // Newton's method with the exact Hessian, for models with up to a few hundred parameters.
-// The tape does not differentiate its own backward, so the Hessian comes from central
-// differences of exact gradients, in float64:
+// The Hessian comes from the tape: the closure runs inside a tape of Newton's own, so the
+// backward it calls is itself recorded (nested tapes) and each gradient element can be
+// differentiated again; row j of H is the gradient of gradient element j (n reverse passes).
+// Finite differences of exact gradients remain an option (HessianMethod::finite_differences),
+// in float64:
 //
 //   H_ij = (g_i(x + h_j e_j) - g_i(x - h_j e_j)) / (2 h_j),  h_j = 1e-5 max(1, |x_j|)
-//   H = (H + H^T) / 2
 //
 // (h_j = 5e-3 max(1, |x_j|) for float32 parameters, whose gradients carry float32 rounding),
-// that is 2n gradient evaluations for n parameters. A step solves
+// that is 2n gradient evaluations for n parameters. Either way H = (H + H^T) / 2, and a step
+// solves
 //
 //   (H + lambda I) d = g    by a Cholesky factorisation, lambda = damping,
 //   x = x - lr d
@@ -27,19 +30,26 @@
 
 namespace tapegrad::optim {
 
+enum class HessianMethod {
+    exact,               // from the tape: the closure's backward differentiated again
+    finite_differences,  // central differences of exact gradients (2n closure calls)
+};
+
 struct NewtonOptions {
     double lr = 1.0;
+    HessianMethod hessian = HessianMethod::exact;
     double damping = 0.0;           // lambda added to the Hessian's diagonal, >= 0
     std::size_t max_params = 1000;  // more parameters than this: ValueError
 };
 
 // The Hessian of the loss that closure computes with respect to every element of params
-// (flattened in order), n x n and symmetric, by central differences of exact gradients as
-// above. closure records a tape, runs backward and returns the loss; the gradients of params
-// are zeroed before each of its 2n calls. The parameters are restored exactly afterwards;
-// their .grad() is left from the last evaluation.
+// (flattened in order), n x n and symmetric, by the method given (see above). closure records a
+// tape, runs backward and returns the loss; the gradients of params are zeroed before each of
+// its calls (one for exact, 2n for finite differences). The parameters are left exactly as
+// they were; their .grad() is left from the last evaluation.
 xt::xarray<double> hessian(const std::function<double()>& closure,
-                           const std::vector<Tensor>& params);
+                           const std::vector<Tensor>& params,
+                           HessianMethod method = HessianMethod::exact);
 
 class Newton : public Optimizer {
   public:
@@ -47,7 +57,7 @@ class Newton : public Optimizer {
     // elements (naming the count), lr <= 0 or damping < 0.
     Newton(std::vector<Tensor> params, NewtonOptions options = {});
 
-    // Throws ValueError: Newton evaluates the loss 2n + 1 times per step and needs a closure.
+    // Throws ValueError: Newton evaluates the loss more than once per step and needs a closure.
     void step() override;
     // One Newton step; returns the loss at the parameters as they were when step() was
     // called, and leaves their .grad() from that point. Throws ValueError when the loss,
