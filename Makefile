@@ -5,7 +5,7 @@ JOBS      ?= $(shell nproc)
 PREFIX    ?= /usr/local
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build demo test test-asan fuzz install bench clean
+.PHONY: all deps configure build demo test test-asan test-tsan fuzz install bench clean
 
 all: build
 
@@ -51,6 +51,23 @@ test-asan: deps
 	@! grep -n -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
 	  $(ASAN_BUILD)/Testing/Temporary/LastTest.log || (echo "test-asan: sanitizer report above"; exit 1)
 
+# The tests of tapes nested, interleaved and shared between threads, built with ThreadSanitizer
+# (build-tsan): a data race on a tensor record that several tapes or threads share is a report,
+# and any report fails the run. Only these tests and the libraries are built.
+TSAN_BUILD ?= build-tsan
+empty :=
+space := $(empty) $(empty)
+TSAN_TESTS ?= test_tape_threads test_threads test_tape_nesting test_tape
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) $(CHECKED_BUILD_ARGS) -DTAPEGRAD_BUILD_BENCH=OFF \
+	  -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_CLI=OFF -DTAPEGRAD_SANITIZE=thread \
+	  > $(TSAN_BUILD).configure.log 2>&1 || (cat $(TSAN_BUILD).configure.log; exit 1)
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TESTS)
+	@cd $(TSAN_BUILD) && OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) -R '^($(subst $(space),|,$(strip $(TSAN_TESTS)))):'
+	@! grep -n 'WARNING: ThreadSanitizer' $(TSAN_BUILD)/Testing/Temporary/LastTest.log \
+	  || (echo "test-tsan: ThreadSanitizer report above"; exit 1)
+
 # libFuzzer targets (clang) for the CSV, IDX, .npz and checkpoint readers, all run at once for
 # FUZZ_SECONDS on their seed corpora (tests/fuzz/corpus/<target>, read only: new inputs go to
 # build-fuzz/corpus/<target>, crashes to build-fuzz/artifacts/). tests/fuzz/README.md has more.
@@ -89,4 +106,4 @@ bench: build
 
 clean:
 	@rm -rf $(BUILD) $(BUILD).configure.log $(ASAN_BUILD) $(ASAN_BUILD).configure.log \
-	  $(FUZZ_BUILD) $(FUZZ_BUILD).configure.log
+	  $(TSAN_BUILD) $(TSAN_BUILD).configure.log $(FUZZ_BUILD) $(FUZZ_BUILD).configure.log
