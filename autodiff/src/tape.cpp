@@ -141,6 +141,7 @@ void detail::LeafSlots::clear() {
 Tape::Tape(TapeOptions options)
     : options_(options),
       rec_(&thread_recording()),
+      rec_id_(0),
       first_node_(rec_->nodes.size()),
       first_slot_(rec_->slots.size()) {
     if (open_tapes.empty()) {
@@ -152,6 +153,11 @@ Tape::Tape(TapeOptions options)
             rec_->input_versions.reserve(128);
         }
     }
+    rec_id_ = rec_->id;
+    if (!rec_->spare_grads.empty()) {
+        grads_ = std::move(rec_->spare_grads.back());
+        rec_->spare_grads.pop_back();
+    }
     open_tapes.push_back(this);
 }
 
@@ -161,6 +167,8 @@ Tape::~Tape() {
     if (it != open_tapes.rend()) open_tapes.erase(std::next(it).base());
     grads_.clear();  // first: gradients are freed before the values
     graph_grads_.clear();
+    if (rec_->spare_grads.size() < 4 && grads_.capacity() <= kMaxKeptNodes)
+        rec_->spare_grads.push_back(std::move(grads_));
     if (open_tapes.empty()) empty(*rec_);
 }
 
@@ -187,7 +195,7 @@ EnableGrad::~EnableGrad() {
 void Tape::check_inputs(std::span<const Tensor* const> inputs, const char* op) const {
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const auto& impl = *inputs[i]->impl();
-        if (impl.is_leaf || impl.recorded_in == rec_->id) continue;
+        if (impl.is_leaf || impl.recorded_in == rec_id_) continue;
         throw TapeError(describe_input(*inputs[i], i, op) +
                         " was recorded on a tape that has ended (or on another thread's tape). "
                         "Use .detach() to take its value as a constant.");

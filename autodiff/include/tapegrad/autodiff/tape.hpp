@@ -82,6 +82,9 @@ struct Recording {
     std::vector<std::uint32_t> input_versions;
     std::vector<std::int64_t> ints;
     LeafSlots leaves;
+    // Gradient arrays of tapes that have closed, emptied with their capacity kept: a training
+    // loop makes a tape per step, and growing a fresh one per backward pass was measurable.
+    std::vector<std::vector<AnyArray>> spare_grads;
 };
 
 }  // namespace detail
@@ -185,6 +188,7 @@ class Tape {
 
     TapeOptions options_;
     detail::Recording* rec_;  // this thread's
+    std::uint64_t rec_id_;    // its id, which stays the same while this tape is open
     std::size_t first_node_;  // the record's length when this tape opened
     std::size_t first_slot_;
     std::vector<detail::AnyArray> grads_;                    // per slot, after a first-order pass
