@@ -24,11 +24,15 @@
 #include <memory>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/charts/plot.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
 
 namespace tg = tapegrad;
+namespace data = tapegrad::data;
+namespace charts = tapegrad::charts;
 namespace nn = tapegrad::nn;
 namespace optim = tapegrad::optim;
 
@@ -51,7 +55,7 @@ tg::Tensor mse(const tg::Tensor& out, const tg::Tensor& y) {
 }
 
 // 256 points x in [-3, 3), y = sin(2x) + 0.1 noise, seeded.
-nn::Dataset wave() {
+data::Dataset wave() {
     const std::size_t n = 256;
     tg::Tensor x = tg::uniform({n, 1}, -3.0, 3.0, /*seed=*/1);
     tg::Tensor noise = tg::randn({n, 1}, /*seed=*/2);
@@ -62,7 +66,7 @@ nn::Dataset wave() {
     return {x, y};
 }
 
-double full_loss(nn::Module& model, const nn::Dataset& data) {
+double full_loss(nn::Module& model, const data::Dataset& data) {
     tg::NoGrad no_grad;
     return mse(model(data.x), data.y).item();
 }
@@ -95,10 +99,10 @@ struct Trace {
 
 // Text 001's robust loop: mini-batches, backward, clip the global gradient norm to 1, step;
 // after each epoch the schedule's step (once per epoch, after the optimizer's steps).
-Trace train(const nn::Dataset& data, double lr, int epochs, Schedule schedule) {
+Trace train(const data::Dataset& data, double lr, int epochs, Schedule schedule) {
     nn::Sequential model = make_model();
     optim::SGD opt(model.parameters(), {.lr = lr, .momentum = 0.9});
-    nn::DataLoader loader(data, {.batch_size = 32, .seed = 0});
+    data::DataLoader loader(data, {.batch_size = 32, .seed = 0});
     std::vector<std::unique_ptr<optim::LRScheduler>> parts;  // kept alive while training
     optim::LRScheduler* scheduler = nullptr;
     switch (schedule) {
@@ -152,7 +156,7 @@ Trace train(const nn::Dataset& data, double lr, int epochs, Schedule schedule) {
 }  // namespace
 
 int main() {
-    const nn::Dataset data = wave();
+    const data::Dataset data = wave();
     std::printf("Gradient clipping and learning-rate schedules (texts 001, 004)\n");
     std::printf(
         "A 1-32-32-1 tanh MLP fits y = sin(2x) + noise on %zu points (mean squared "
@@ -169,7 +173,7 @@ int main() {
     {
         nn::Sequential model = make_model();
         optim::SGD opt(model.parameters(), {.lr = kBigLr, .momentum = 0.9});
-        nn::DataLoader loader(data, {.batch_size = 32, .seed = 0});
+        data::DataLoader loader(data, {.batch_size = 32, .seed = 0});
         optim::DivergenceGuard guard;
         struct Record : optim::Callback {
             std::vector<double>* loss = nullptr;
@@ -200,8 +204,8 @@ int main() {
         plain_steps.push_back(static_cast<double>(k));
     for (std::size_t k = 1; k <= clipped.step_loss.size(); ++k)
         clip_steps.push_back(static_cast<double>(k));
-    nn::LinePlot clip_chart("Learning rate 0.2: without clipping the loss blows up",
-                            "optimizer step", "batch loss (log scale)");
+    charts::LinePlot clip_chart("Learning rate 0.2: without clipping the loss blows up",
+                                "optimizer step", "batch loss (log scale)");
     clip_chart.add("clipped to norm 1", clip_steps, clipped.step_loss)
         .add("without clipping", plain_steps, plain_loss)
         .log_y();
@@ -242,9 +246,11 @@ int main() {
 
     std::vector<double> epochs;
     for (int e = 1; e <= kEpochs; ++e) epochs.push_back(e);
-    nn::LinePlot lr_chart("Learning-rate schedules (one step per epoch)", "epoch", "learning rate");
-    nn::LinePlot loss_chart("Loss under each schedule (base lr 0.1, gradients clipped to norm 1)",
-                            "epoch", "loss on all points (log scale)");
+    charts::LinePlot lr_chart("Learning-rate schedules (one step per epoch)", "epoch",
+                              "learning rate");
+    charts::LinePlot loss_chart(
+        "Loss under each schedule (base lr 0.1, gradients clipped to norm 1)", "epoch",
+        "loss on all points (log scale)");
     for (std::size_t i = 0; i < traces.size(); ++i) {
         lr_chart.add(name_of(kSchedules[i]), epochs, traces[i].epoch_lr);
         loss_chart.add(name_of(kSchedules[i]), epochs, traces[i].epoch_loss);

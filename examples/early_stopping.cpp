@@ -15,11 +15,15 @@
 #include <cstdio>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/charts/plot.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
 
 namespace tg = tapegrad;
+namespace data = tapegrad::data;
+namespace charts = tapegrad::charts;
 namespace nn = tapegrad::nn;
 namespace optim = tapegrad::optim;
 
@@ -38,8 +42,8 @@ tg::Tensor bce(const tg::Tensor& out, const tg::Tensor& y) {
     return nn::bce_with_logits(out, y);
 }
 
-nn::Dataset moons(std::size_t n, std::uint64_t seed) {
-    nn::Dataset d = nn::make_moons(n, 0.3, seed);
+data::Dataset moons(std::size_t n, std::uint64_t seed) {
+    data::Dataset d = data::make_moons(n, 0.3, seed);
     d.y = tg::reshape(d.y, {n, 1});
     return d;
 }
@@ -52,10 +56,10 @@ struct Run {
     double restored_val_loss;  // evaluate() on the model after fit
 };
 
-Run train(const nn::Dataset& train_set, const nn::Dataset& val_set, int patience) {
+Run train(const data::Dataset& train_set, const data::Dataset& val_set, int patience) {
     nn::Sequential model = make_model();
     optim::Adam opt(model.parameters(), {.lr = 1e-2});
-    nn::DataLoader loader(train_set, {.batch_size = 20, .shuffle = true, .seed = 0});
+    data::DataLoader loader(train_set, {.batch_size = 20, .shuffle = true, .seed = 0});
     optim::EarlyStopping stop({.monitor = "val_loss", .patience = patience});
     Run r;
     r.fitted = optim::fit(model, opt, bce, loader,
@@ -70,8 +74,8 @@ Run train(const nn::Dataset& train_set, const nn::Dataset& val_set, int patience
 }  // namespace
 
 int main() {
-    const nn::Dataset train_set = moons(60, /*seed=*/1);
-    const nn::Dataset val_set = moons(1000, /*seed=*/2);
+    const data::Dataset train_set = moons(60, /*seed=*/1);
+    const data::Dataset val_set = moons(1000, /*seed=*/2);
     std::printf(
         "Early stopping (text 000): a 2-128-128-1 ReLU MLP (%zu weights) trained with "
         "Adam (lr 0.01)\non %zu noisy make_moons points, validated on %zu fresh ones, "
@@ -123,8 +127,8 @@ int main() {
         early.best_epoch + 1, early.best_value, early.restored_val_loss);
     if (!early.fitted.stop_reason.empty()) std::printf("(%s)\n", early.fitted.stop_reason.c_str());
 
-    nn::LinePlot chart("Overfitting 60 points: training loss falls, validation loss climbs",
-                       "epoch", "loss (log scale)");
+    charts::LinePlot chart("Overfitting 60 points: training loss falls, validation loss climbs",
+                           "epoch", "loss (log scale)");
     chart.add("training (60 points)", epochs, loss)
         .add("validation (1000)", epochs, val_loss)
         .log_y()

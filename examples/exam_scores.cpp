@@ -13,6 +13,8 @@
 #include <numbers>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/charts/plot.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <vector>
 
@@ -193,7 +195,7 @@ Run descend(const tg::Tensor& x, const tg::Tensor& y, const RunOptions& o) {
 
 // Parameters fitted on standardised features, in the original units:
 // w_j z_j = w_j (x_j - m_j) / s_j, so w_orig_j = w_j / s_j and b_orig = b - Σ w_j m_j / s_j.
-Vec to_original_units(const Vec& p, const tg::nn::StandardScaler& scaler) {
+Vec to_original_units(const Vec& p, const tg::data::StandardScaler& scaler) {
     Vec out = p;
     for (std::size_t j = 0; j < kFeatures; ++j) {
         const double m = scaler.mean().value<double>()(j), s = scaler.scale().value<double>()(j);
@@ -228,7 +230,7 @@ int main() {
         std::fclose(f);
     }
     const tg::Tensor x = tg::from_array(xv), y = tg::from_array(yv);
-    tg::nn::StandardScaler scaler;
+    tg::data::StandardScaler scaler;
     const tg::Tensor z = scaler.fit_transform(x);
     std::printf(
         "Exam scores (text 002): %zu students, score = 2.5 hours + 0.4 quiz + "
@@ -376,8 +378,8 @@ int main() {
         }
         return std::make_pair(s, excess);
     };
-    tg::nn::LinePlot plot("Exam scores: how far the loss is above the least-squares optimum",
-                          "steps + 1 (log scale)", "loss − best loss (log scale)");
+    tg::charts::LinePlot plot("Exam scores: how far the loss is above the least-squares optimum",
+                              "steps + 1 (log scale)", "loss − best loss (log scale)");
     char name[64];
     auto [sx, ex] = curve(raw);
     std::snprintf(name, sizeof name, "raw, lr %.0e", largest_x);

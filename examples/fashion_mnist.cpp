@@ -15,11 +15,15 @@
 #include <filesystem>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/charts/plot.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
 
 namespace tg = tapegrad;
+namespace data = tapegrad::data;
+namespace charts = tapegrad::charts;
 namespace nn = tapegrad::nn;
 
 namespace {
@@ -41,8 +45,8 @@ int main(int argc, char** argv) try {
         return 2;
     }
 
-    const nn::Dataset train = nn::load_fashion_mnist(true);  // x [60000, 784] in [0, 1]
-    const nn::Dataset test = nn::load_fashion_mnist(false);  // y: class indices 0-9
+    const data::Dataset train = data::load_fashion_mnist(true);  // x [60000, 784] in [0, 1]
+    const data::Dataset test = data::load_fashion_mnist(false);  // y: class indices 0-9
     std::printf("Fashion-MNIST: %zu training and %zu test images of 28x28 pixels, 10 classes\n\n",
                 train.size(), test.size());
 
@@ -55,7 +59,7 @@ int main(int argc, char** argv) try {
                          nn::Linear(128, 10)};
     std::printf("%s\n", model.summary().c_str());
     tg::optim::Adam opt(model.parameters(), {.lr = 1e-3});
-    nn::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .seed = seed});
+    data::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .seed = seed});
     auto loss = [](const tg::Tensor& out, const tg::Tensor& y) {
         return nn::cross_entropy(out, y);
     };
@@ -103,7 +107,7 @@ int main(int argc, char** argv) try {
     std::vector<double> epoch;
     for (int e : history.epochs()) epoch.push_back(e + 1.0);
     const std::string title = "Fashion-MNIST: 784-256-128-10 MLP, Adam (lr 0.001), batch 128";
-    nn::LinePlot(title, "epoch", "cross-entropy loss")
+    charts::LinePlot(title, "epoch", "cross-entropy loss")
         .add("train, in epoch", epoch, history.values("loss"))
         .add("test, after epoch", epoch, history.values("val_loss"))
         .save("fashion_mnist_loss.svg");
@@ -111,7 +115,7 @@ int main(int argc, char** argv) try {
     std::snprintf(accuracy_title, sizeof accuracy_title,
                   "Fashion-MNIST MLP: test accuracy %.3f after %d epoch%s", accuracy, epochs,
                   epochs == 1 ? "" : "s");
-    nn::LinePlot(accuracy_title, "epoch", "accuracy (share of images classified right)")
+    charts::LinePlot(accuracy_title, "epoch", "accuracy (share of images classified right)")
         .add("train, in epoch", epoch, history.values("accuracy"))
         .add("test, after epoch", epoch, history.values("val_accuracy"))
         .save("fashion_mnist_accuracy.svg");

@@ -3,28 +3,29 @@
 // An MLP of this size reaches about 88-89% (DESIGN.md); the test asks for at least 88%.
 #include <cstdio>
 #include <tapegrad/autodiff/autodiff.hpp>
-#include <tapegrad/nn/data_loader.hpp>
+#include <tapegrad/data/data_loader.hpp>
+#include <tapegrad/data/readers.hpp>
 #include <tapegrad/nn/metrics.hpp>
 #include <tapegrad/nn/nn.hpp>
-#include <tapegrad/nn/readers.hpp>
 #include <tapegrad/optim/callbacks.hpp>
 #include <tapegrad/optim/fit.hpp>
 #include <tapegrad/optim/optim.hpp>
 
 namespace tg = tapegrad;
+namespace data = tapegrad::data;
 namespace nn = tapegrad::nn;
 
 int main(int argc, char** argv) {
     const int epochs = argc > 1 ? std::atoi(argv[1]) : 10;
-    const nn::Dataset train = nn::load_fashion_mnist(true);  // x [60000, 784] in [0, 1]
-    const nn::Dataset test = nn::load_fashion_mnist(false);  // y class indices [N]
+    const data::Dataset train = data::load_fashion_mnist(true);  // x [60000, 784] in [0, 1]
+    const data::Dataset test = data::load_fashion_mnist(false);  // y class indices [N]
     std::printf("Fashion-MNIST: %zu training and %zu test images\n", train.size(), test.size());
 
     tg::manual_seed(0);
     nn::Sequential model{nn::Linear(784, 256), nn::ReLU(), nn::Linear(256, 128), nn::ReLU(),
                          nn::Linear(128, 10)};
     tg::optim::Adam opt(model.parameters(), {.lr = 1e-3});
-    nn::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .seed = 0});
+    data::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .seed = 0});
     auto loss = [](const tg::Tensor& out, const tg::Tensor& y) {
         return nn::cross_entropy(out, y);
     };

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <tapegrad/autodiff/autodiff.hpp>
-#include <tapegrad/nn/plot.hpp>
+#include <tapegrad/charts/plot.hpp>
 #include <vector>
 
 namespace tg = tapegrad;
@@ -142,8 +142,8 @@ int main() {
                     rounds_to_target);
     }
 
-    tg::nn::LinePlot plot("Line fit (text 004): the loss falls fast, then crawls", "epoch",
-                          "loss = mean((y − y_pred)²), log scale");
+    tg::charts::LinePlot plot("Line fit (text 004): the loss falls fast, then crawls", "epoch",
+                              "loss = mean((y − y_pred)²), log scale");
     plot.add("", epochs, losses).log_y();
     plot.mark_x(text_epochs, "the text stops after 100 epochs");
     plot.save("line_fit_loss.svg");
@@ -156,7 +156,7 @@ int main() {
     std::snprintf(title, sizeof title,
                   "Line fit: w overshoots within 20 epochs; b reaches 1.00 after %d",
                   rounds_to_target + 1);
-    tg::nn::LinePlot params(title, "epochs done (log scale)", "value after the update");
+    tg::charts::LinePlot params(title, "epochs done (log scale)", "value after the update");
     params.add("w (target 2)", done, ws).add("b (target 1)", done, bs).log_x();
     params.mark_x(text_epochs, "the text stops here");
     params.save("line_fit_params.svg");

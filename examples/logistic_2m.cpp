@@ -19,11 +19,15 @@
 #include <filesystem>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/charts/plot.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
 
 namespace tg = tapegrad;
+namespace data = tapegrad::data;
+namespace charts = tapegrad::charts;
 namespace nn = tapegrad::nn;
 
 namespace {
@@ -45,7 +49,7 @@ struct Rule {
 
 // x [rows, 20] float32 standard normal, y [rows, 1] in {0, 1}: written straight into the
 // arrays (2M rows take 160 MB for x), no temporaries.
-nn::Dataset draw_rows(std::size_t rows, const Rule& rule, tg::Generator& gen) {
+data::Dataset draw_rows(std::size_t rows, const Rule& rule, tg::Generator& gen) {
     xt::xarray<float> x = xt::xarray<float>::from_shape({rows, kFeatures});
     xt::xarray<float> y = xt::xarray<float>::from_shape({rows, 1});
     float* xp = x.data();
@@ -64,7 +68,7 @@ nn::Dataset draw_rows(std::size_t rows, const Rule& rule, tg::Generator& gen) {
 }
 
 // Mean binary cross-entropy of logits on a whole data set (no tape).
-double log_loss(nn::Module& model, const nn::Dataset& data) {
+double log_loss(nn::Module& model, const data::Dataset& data) {
     tg::NoGrad no_grad;
     return nn::bce_with_logits(model(data.x), data.y).item();
 }
@@ -97,9 +101,9 @@ int main(int argc, char** argv) {
     Rule rule{std::vector<double>(kFeatures), 0.0};
     for (double& v : rule.w) v = gen.normal();
     rule.b = gen.normal();
-    const nn::Dataset holdout = draw_rows(kHoldout, rule, gen);  // the same for any ROWS
+    const data::Dataset holdout = draw_rows(kHoldout, rule, gen);  // the same for any ROWS
     const auto t_data = std::chrono::steady_clock::now();
-    const nn::Dataset train = draw_rows(rows, rule, gen);
+    const data::Dataset train = draw_rows(rows, rule, gen);
     double positives = 0;
     for (float v : train.y.value<float>()) positives += v;
     std::printf(
@@ -119,7 +123,7 @@ int main(int argc, char** argv) {
         for (std::size_t b = 0; b < probe; ++b)
             tg::slice_rows(train.x, b * kBatch, (b + 1) * kBatch);
         const double slice_us = seconds_since(t0) / probe * 1e6;
-        nn::DataLoader loader(train, {.batch_size = kBatch, .shuffle = true, .seed = 0});
+        data::DataLoader loader(train, {.batch_size = kBatch, .shuffle = true, .seed = 0});
         t0 = std::chrono::steady_clock::now();
         for (std::size_t b = 0; b < probe; ++b) loader.batch(b);
         const double loader_us = seconds_since(t0) / probe * 1e6;
@@ -154,7 +158,7 @@ int main(int argc, char** argv) {
     std::printf("  %5d  %10s  %12.4f\n", 0, "", log_loss(model, holdout));
     for (int epoch = 1; epoch <= epochs; ++epoch) {
         const std::vector<std::size_t> order =
-            nn::permutation(steps_per_epoch, gen);  // the order of the slices
+            data::permutation(steps_per_epoch, gen);  // the order of the slices
         double epoch_sum = 0, secs = 0;
         auto t0 = std::chrono::steady_clock::now();
         for (std::size_t b : order) {
@@ -246,9 +250,9 @@ int main(int argc, char** argv) {
                 std::sqrt(nw / nt));
 
     const std::string svg = "logistic_2m_loss.svg";
-    nn::LinePlot plot("Logistic regression on " + grouped(rows) + " rows: mini-batch SGD, batch " +
-                          std::to_string(kBatch) + ", lr 0.1",
-                      "updates (log scale)", "log loss");
+    charts::LinePlot plot("Logistic regression on " + grouped(rows) +
+                              " rows: mini-batch SGD, batch " + std::to_string(kBatch) + ", lr 0.1",
+                          "updates (log scale)", "log loss");
     plot.add("training batches", train_x, train_curve)
         .add("holdout rows", holdout_x, holdout_curve)
         .add("true rule (floor)", {1.0, static_cast<double>(total_steps)}, {best_loss, best_loss})

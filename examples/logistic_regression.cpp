@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/charts/plot.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <vector>
 
@@ -52,11 +54,11 @@ std::string numpy_round3(const std::vector<double>& values) {
 
 int main() {
     const std::string path = std::string(TAPEGRAD_EXAMPLES_DATA) + "/make_classification_400.csv";
-    const auto csv = tg::nn::read_csv(path, "y", {.dtype = tg::f64});
+    const auto csv = tg::data::read_csv(path, "y", {.dtype = tg::f64});
     const std::size_t n = csv.data.size();
 
     // 1) Toy data: standardise, then the bias column of ones (np.c_[np.ones(len(X)), X]).
-    tg::nn::StandardScaler scaler;
+    tg::data::StandardScaler scaler;
     const tg::Tensor features = scaler.fit_transform(csv.data.x);
     const tg::Tensor X = tg::concat({tg::ones({n, 1}, tg::f64), features}, 1);
     const tg::Tensor& y = csv.data.y;
@@ -131,8 +133,8 @@ int main() {
     std::printf("accuracy  = %.4f\n", tg::nn::metrics::accuracy(p, y, 0.5));
 
     // ---- pictures --------------------------------------------------------------------
-    tg::nn::LinePlot loss_plot("Logistic regression (text 001): loss per step, η = 0.2", "step",
-                               "cross-entropy loss before the step");
+    tg::charts::LinePlot loss_plot("Logistic regression (text 001): loss per step, η = 0.2", "step",
+                                   "cross-entropy loss before the step");
     loss_plot.add("", steps, losses).save("logistic_regression_loss.svg");
 
     // The two classes in standardised coordinates and the line where p = 0.5:
@@ -148,8 +150,8 @@ int main() {
         lo = std::min(lo, f(i, 0));
         hi = std::max(hi, f(i, 0));
     }
-    tg::nn::LinePlot scatter("The 400 points and the learned boundary p = 0.5", "x1 (standardised)",
-                             "x2 (standardised)");
+    tg::charts::LinePlot scatter("The 400 points and the learned boundary p = 0.5",
+                                 "x1 (standardised)", "x2 (standardised)");
     scatter.add("class 0", x1[0], x2[0]).markers(false);
     scatter.add("class 1", x1[1], x2[1]).markers(false);
     scatter.add("p = 0.5", {lo, hi},

@@ -11,11 +11,15 @@
 #include <cstdio>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/charts/plot.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
 
 namespace tg = tapegrad;
+namespace data = tapegrad::data;
+namespace charts = tapegrad::charts;
 namespace nn = tapegrad::nn;
 namespace optim = tapegrad::optim;
 
@@ -39,10 +43,10 @@ struct Outcome {
     double val_accuracy = 0;
 };
 
-Outcome train(double lr, const nn::Dataset& train_set, const nn::Dataset& val_set) {
+Outcome train(double lr, const data::Dataset& train_set, const data::Dataset& val_set) {
     nn::Sequential model = make_model();
     optim::SGD opt(model.parameters(), {.lr = lr, .momentum = 0.9});
-    nn::DataLoader loader(train_set, {.batch_size = kBatch, .shuffle = true, .seed = 1});
+    data::DataLoader loader(train_set, {.batch_size = kBatch, .shuffle = true, .seed = 1});
     const auto fitted =
         optim::fit(model, opt, bce, loader,
                    {.epochs = kEpochs, .validation = &val_set, .metrics = {"accuracy"}});
@@ -65,9 +69,9 @@ std::string num(double v) {
 
 int main() {
     // 1000 noisy points of two interleaving half-moons, 800 to train on and 200 to validate.
-    nn::Dataset moons = nn::make_moons(1000, 0.2, /*seed=*/0);
+    data::Dataset moons = data::make_moons(1000, 0.2, /*seed=*/0);
     moons.y = tg::reshape(moons.y, {moons.size(), 1});  // [N, 1] labels for [N, 1] logits
-    const nn::Split parts = nn::split(moons, {.validation = 0.2, .seed = 0});
+    const data::Split parts = data::split(moons, {.validation = 0.2, .seed = 0});
     std::printf(
         "The learning-rate finder (text 001) on make_moons: %zu training and %zu "
         "validation points,\na 2-32-32-1 ReLU MLP, SGD with momentum 0.9, batches of "
@@ -79,7 +83,7 @@ int main() {
     const optim::LRFinderOptions sweep_options{.start_lr = 1e-5, .end_lr = 10.0, .num_steps = 120};
     nn::Sequential probe = make_model();
     optim::SGD probe_opt(probe.parameters(), {.lr = 0.1, .momentum = 0.9});
-    nn::DataLoader probe_loader(parts.train, {.batch_size = kBatch, .shuffle = true, .seed = 1});
+    data::DataLoader probe_loader(parts.train, {.batch_size = kBatch, .shuffle = true, .seed = 1});
     const optim::LRFinderResult sweep =
         optim::lr_find(probe, probe_opt, bce, probe_loader, sweep_options);
     const double at_min = sweep.lrs[sweep.best_index];
@@ -98,8 +102,8 @@ int main() {
             if (!(x <= cap)) x = std::nan("");
         return v;
     };
-    nn::LinePlot sweep_chart("Learning-rate finder: loss of each step as the rate grows",
-                             "learning rate (log scale)", "training loss of the batch");
+    charts::LinePlot sweep_chart("Learning-rate finder: loss of each step as the rate grows",
+                                 "learning rate (log scale)", "training loss of the batch");
     sweep_chart.add("loss of the step", sweep.lrs, capped(sweep.losses))
         .add("smoothed loss", sweep.lrs, capped(sweep.smoothed))
         .log_x()
@@ -135,8 +139,8 @@ int main() {
                     r.outcome.loss.back(), r.outcome.val_loss.back(), r.outcome.val_accuracy);
     }
 
-    nn::LinePlot chart("make_moons MLP: validation loss at three learning rates", "epoch",
-                       "validation loss (log scale)");
+    charts::LinePlot chart("make_moons MLP: validation loss at three learning rates", "epoch",
+                           "validation loss (log scale)");
     std::vector<double> epochs;
     for (int e = 1; e <= kEpochs; ++e) epochs.push_back(e);
     for (const Run& r : runs)

@@ -12,21 +12,25 @@
 #include <filesystem>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/charts/plot.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
 
 namespace tg = tapegrad;
+namespace data = tapegrad::data;
+namespace charts = tapegrad::charts;
 namespace nn = tapegrad::nn;
 
 int main() {
     const auto start = std::chrono::steady_clock::now();
-    const auto csv = nn::read_csv(TAPEGRAD_EXAMPLES_DATA "/digits.csv", "target");
+    const auto csv = data::read_csv(TAPEGRAD_EXAMPLES_DATA "/digits.csv", "target");
     // 60% train, 20% validation (early stopping watches it), 20% test (looked at once, at the
     // end); each class keeps its share in every part.
-    nn::Split parts =
-        nn::split(csv.data, {.validation = 0.2, .test = 0.2, .seed = 0, .stratify = true});
-    nn::StandardScaler scaler;
+    data::Split parts =
+        data::split(csv.data, {.validation = 0.2, .test = 0.2, .seed = 0, .stratify = true});
+    data::StandardScaler scaler;
     parts.train.x = scaler.fit_transform(parts.train.x);
     parts.validation.x = scaler.transform(parts.validation.x);
     parts.test.x = scaler.transform(parts.test.x);
@@ -39,7 +43,7 @@ int main() {
     tg::manual_seed(0);  // the initial weights
     nn::Sequential model{nn::Linear(64, 64), nn::ReLU(), nn::Linear(64, 10)};
     tg::optim::Adam opt(model.parameters(), {.lr = 1e-3});
-    nn::DataLoader loader(parts.train, {.batch_size = 32, .shuffle = true, .seed = 0});
+    data::DataLoader loader(parts.train, {.batch_size = 32, .shuffle = true, .seed = 0});
     auto loss = [](const tg::Tensor& out, const tg::Tensor& y) {
         return nn::cross_entropy(out, y);
     };
@@ -101,8 +105,8 @@ int main() {
     const std::string svg = "mlp_digits_loss.svg";
     std::vector<double> epoch;
     for (int e : history.epochs()) epoch.push_back(e + 1.0);
-    nn::LinePlot("Digits: 64-64-10 MLP, Adam (lr 0.001), early stopping", "epoch",
-                 "cross-entropy loss (log scale)")
+    charts::LinePlot("Digits: 64-64-10 MLP, Adam (lr 0.001), early stopping", "epoch",
+                     "cross-entropy loss (log scale)")
         .add("train", epoch, history.values("loss"))
         .add("validation", epoch, history.values("val_loss"))
         .log_y()

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
@@ -34,7 +35,7 @@ struct Data {
 
 Data load() {
     const std::string path = std::string(TAPEGRAD_EXAMPLES_DATA) + "/make_classification_400.csv";
-    const auto csv = tg::nn::read_csv(path, "y", {.dtype = tg::f64});
+    const auto csv = tg::data::read_csv(path, "y", {.dtype = tg::f64});
     return {csv.data.x, tg::reshape(csv.data.y, {csv.data.y.numel(), 1})};
 }
 

@@ -22,12 +22,13 @@
 #include <memory>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
-#include <tapegrad/nn/plot.hpp>
+#include <tapegrad/charts/plot.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <utility>
 #include <vector>
 
 namespace tg = tapegrad;
+namespace charts = tapegrad::charts;
 namespace nn = tapegrad::nn;
 namespace optim = tapegrad::optim;
 
@@ -203,8 +204,8 @@ void solve(const Problem& p) {
             for (int i = 0; i < n; ++i)
                 z[j][i] = p.f(tg::scalar(xs[i], tg::f64), tg::scalar(ys[j], tg::f64)).item();
     }
-    nn::LinePlot chart(p.name + " f = " + p.formula + ": the optimizers' paths over its contours",
-                       "x", "y");
+    charts::LinePlot chart(
+        p.name + " f = " + p.formula + ": the optimizers' paths over its contours", "x", "y");
     chart.add_contours(xs, ys, z, p.levels);
     const double gap = 0.003 * std::hypot(p.gx1 - p.gx0, p.gy1 - p.gy0);
     for (const Run& r : best) {

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/charts/plot.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
@@ -59,7 +61,7 @@ struct PrintSteps : tg::optim::Callback {
 };
 
 // The curve f over [lo, hi] as one series.
-void add_curve(tg::nn::LinePlot& plot, const Bowl& f, double lo, double hi) {
+void add_curve(tg::charts::LinePlot& plot, const Bowl& f, double lo, double hi) {
     std::vector<double> xs, ys;
     for (int i = 0; i <= 200; ++i) {
         xs.push_back(lo + (hi - lo) * i / 200.0);
@@ -68,7 +70,7 @@ void add_curve(tg::nn::LinePlot& plot, const Bowl& f, double lo, double hi) {
     plot.add("f(w) = (w - 3)²", xs, ys);
 }
 
-void add_path(tg::nn::LinePlot& plot, const Bowl& f, const std::string& name,
+void add_path(tg::charts::LinePlot& plot, const Bowl& f, const std::string& name,
               const std::vector<double>& path) {
     std::vector<double> ys;
     for (double w : path) ys.push_back(f.at(w));
@@ -118,8 +120,9 @@ int main() {
     tg::optim::SGD sgd(model.parameters(), {.lr = 1.2});
     tg::optim::DivergenceGuard guard;
     PrintSteps printer(model);
-    tg::nn::DataLoader loader(tg::nn::Dataset{tg::zeros({1, 1}, tg::f64), tg::zeros({1}, tg::f64)},
-                              {.batch_size = 1, .shuffle = false});
+    tg::data::DataLoader loader(
+        tg::data::Dataset{tg::zeros({1, 1}, tg::f64), tg::zeros({1}, tg::f64)},
+        {.batch_size = 1, .shuffle = false});
     const auto loss = [](const tg::Tensor& out, const tg::Tensor&) { return out; };
     const auto result =
         tg::optim::fit(model, sgd, loss, loader, {.epochs = 50, .callbacks = {&printer, &guard}});
@@ -169,19 +172,21 @@ int main() {
         T, T);
 
     // ---- pictures ----------------------------------------------------------------------
-    tg::nn::LinePlot paths_plot("Gradient descent on f(w) = (w - 3)², from w = 10", "w", "f(w)");
+    tg::charts::LinePlot paths_plot("Gradient descent on f(w) = (w - 3)², from w = 10", "w",
+                                    "f(w)");
     add_curve(paths_plot, bowl, -4, 10.5);
     add_path(paths_plot, bowl, "η = 0.1: 12 steps", descend(bowl, 10.0, 0.1, 12));
     add_path(paths_plot, bowl, "η = 0.9: zig-zag", descend(bowl, 10.0, 0.9, 12));
     paths_plot.save("quadratic_paths.svg");
 
-    tg::nn::LinePlot div_plot("η = 1.2 diverges: each step lands 1.4× further out", "w", "f(w)");
+    tg::charts::LinePlot div_plot("η = 1.2 diverges: each step lands 1.4× further out", "w",
+                                  "f(w)");
     add_curve(div_plot, bowl, -19, 32);
     add_path(div_plot, bowl, "η = 1.2: 4 steps", descend(bowl, 10.0, 1.2, 4));
     div_plot.save("quadratic_divergence.svg");
 
-    tg::nn::LinePlot bound_plot("|w − w*| after each step: times |1 − ηa| per step (a = 2)", "step",
-                                "|w − w*| (log scale)");
+    tg::charts::LinePlot bound_plot("|w − w*| after each step: times |1 − ηa| per step (a = 2)",
+                                    "step", "|w − w*| (log scale)");
     bound_plot.log_y();
     for (std::size_t i = 0; i < etas.size(); ++i) {
         std::vector<double> steps, dist;

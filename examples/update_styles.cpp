@@ -16,11 +16,15 @@
 #include <cstdio>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/charts/plot.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
 
 namespace tg = tapegrad;
+namespace data = tapegrad::data;
+namespace charts = tapegrad::charts;
 namespace nn = tapegrad::nn;
 namespace optim = tapegrad::optim;
 
@@ -41,17 +45,17 @@ struct Result {
     double seconds = 0;        // training only (not the bookkeeping of the recorded losses)
 };
 
-double full_loss(nn::Module& model, const nn::Dataset& data) {
+double full_loss(nn::Module& model, const data::Dataset& data) {
     tg::NoGrad no_grad;
     return nn::bce_with_logits(model(data.x), data.y).item();
 }
 
-Result train(const nn::Dataset& data, std::size_t batch_size) {
+Result train(const data::Dataset& data, std::size_t batch_size) {
     nn::Linear model(2, 1, {.dtype = tg::f64});
     model.weight.fill_(0.0);  // as the text: w = np.zeros(...)
     model.bias.fill_(0.0);
     optim::SGD opt(model.parameters(), {.lr = kLr});
-    nn::DataLoader loader(data, {.batch_size = batch_size, .shuffle = true, .seed = 0});
+    data::DataLoader loader(data, {.batch_size = batch_size, .shuffle = true, .seed = 0});
     Result r;
     r.updates_per_epoch = loader.num_batches();
     r.loss.push_back(full_loss(model, data));
@@ -113,7 +117,7 @@ double grad_noise(const Result& r) {
 }
 
 // The lowest value of the loss, for reference: L-BFGS from zero weights to a tiny gradient.
-double minimum_loss(const nn::Dataset& data) {
+double minimum_loss(const data::Dataset& data) {
     nn::Linear model(2, 1, {.dtype = tg::f64});
     model.weight.fill_(0.0);
     model.bias.fill_(0.0);
@@ -133,11 +137,11 @@ double minimum_loss(const nn::Dataset& data) {
 }  // namespace
 
 int main() {
-    const auto csv = nn::read_csv(TAPEGRAD_EXAMPLES_DATA "/make_classification_400.csv", "y",
-                                  {.dtype = tg::f64});
-    nn::Dataset data = csv.data;
+    const auto csv = data::read_csv(TAPEGRAD_EXAMPLES_DATA "/make_classification_400.csv", "y",
+                                    {.dtype = tg::f64});
+    data::Dataset data = csv.data;
     const std::size_t n = data.size();
-    data.x = nn::StandardScaler().fit_transform(data.x);
+    data.x = data::StandardScaler().fit_transform(data.x);
     data.y = tg::reshape(data.y, {n, 1});  // the loss compares [N, 1] logits with [N, 1] labels
 
     std::printf("Full-batch, stochastic and mini-batch updates (texts 001, 002, 004)\n");
@@ -179,10 +183,11 @@ int main() {
         "gradient g_b and the gradient g on all rows at the same weights)\n");
 
     // Curves: x = updates (1, 2, ...) and x = examples seen (the rows of the batches so far).
-    nn::LinePlot by_updates("Logistic regression: loss against the number of updates",
-                            "updates (log scale)", "loss on all 400 rows");
-    nn::LinePlot by_examples("Logistic regression: loss against examples seen",
-                             "examples seen (log scale; 400 = one epoch)", "loss on all 400 rows");
+    charts::LinePlot by_updates("Logistic regression: loss against the number of updates",
+                                "updates (log scale)", "loss on all 400 rows");
+    charts::LinePlot by_examples("Logistic regression: loss against examples seen",
+                                 "examples seen (log scale; 400 = one epoch)",
+                                 "loss on all 400 rows");
     // Full batch last, on top: per update its curve and the mini-batch one nearly coincide.
     for (std::size_t i : {1, 2, 0}) {
         const Result& r = results[i];

@@ -14,6 +14,7 @@
 #include <iterator>
 #include <limits>
 #include <string>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
@@ -22,6 +23,7 @@
 
 namespace fs = std::filesystem;
 namespace nn = tapegrad::nn;
+namespace data = tapegrad::data;
 namespace optim = tapegrad::optim;
 using Catch::Contains;
 
@@ -50,7 +52,7 @@ std::string read_file(const fs::path& p) {
 }
 
 // Bit-for-bit equality of two state dicts.
-bool same(const nn::StateDict& a, const nn::StateDict& b) {
+bool same(const tg::StateDict& a, const tg::StateDict& b) {
     if (a.size() != b.size()) return false;
     for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
         if (ia->first != ib->first || ia->second.dtype() != ib->second.dtype()) return false;
@@ -247,7 +249,7 @@ TEST_CASE("models: inside a Sequential the error also names the layer's index") 
 
 TEST_CASE("files: CSV errors name the file and place, what the caller held is unchanged") {
     TempDir dir;
-    nn::CsvDataset held = nn::read_csv(TAPEGRAD_TEST_DATA "/csv/mixed.csv", "target");
+    data::CsvDataset held = data::read_csv(TAPEGRAD_TEST_DATA "/csv/mixed.csv", "target");
     const auto held_x = held.data.x.value<float>();
     struct Case {
         const char* file;
@@ -266,7 +268,7 @@ TEST_CASE("files: CSV errors name the file and place, what the caller held is un
         write_file(dir / c.file, c.text);
         std::string message;
         try {
-            held = nn::read_csv(dir / c.file, "target");
+            held = data::read_csv(dir / c.file, "target");
         } catch (const tg::IoError& e) {
             message = e.what();
         }
@@ -303,10 +305,10 @@ TEST_CASE("files: IDX errors name the file and the fault, before allocating anyt
     for (const auto& c : cases) {
         INFO(c.file);
         write_file(dir / c.file, c.bytes);
-        const std::string message = error_of([&] { (void)nn::read_idx(dir / c.file); });
+        const std::string message = error_of([&] { (void)data::read_idx(dir / c.file); });
         CHECK_THAT(message, Contains((dir / c.file).string()));
         for (const char* part : c.message) CHECK_THAT(message, Contains(part));
-        CHECK_THROWS_AS(nn::read_idx(dir / c.file), tg::IoError);
+        CHECK_THROWS_AS(data::read_idx(dir / c.file), tg::IoError);
     }
 }
 
@@ -319,14 +321,14 @@ TEST_CASE("files: a gzip IDX claiming a 4 GiB size is refused without allocating
     REQUIRE(gz.size() > 18);
     gz.replace(gz.size() - 4, 4, std::string("\xf0\xff\xff\xff", 4));
     write_file(dir / "claims_4gib.idx.gz", gz);
-    CHECK_THAT(error_of([&] { (void)nn::read_idx(dir / "claims_4gib.idx.gz"); }),
+    CHECK_THAT(error_of([&] { (void)data::read_idx(dir / "claims_4gib.idx.gz"); }),
                Contains("claims_4gib.idx.gz") && Contains("corrupt gzip data"));
 
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
         try {
-            (void)nn::read_idx(dir / "claims_4gib.idx.gz");
+            (void)data::read_idx(dir / "claims_4gib.idx.gz");
         } catch (const tg::IoError&) {
         }
         rusage usage{};
@@ -432,8 +434,8 @@ TEST_CASE("training: every optimizer refuses a NaN, negative or infinite learnin
 }
 
 TEST_CASE("training: batch size 0 is refused wherever a batch size is given") {
-    const nn::Dataset data{tg::zeros({4, 2}, tg::f64), tg::zeros({4}, tg::f64)};
-    CHECK_THAT(error_of([&] { nn::DataLoader(data, {.batch_size = 0}); }),
+    const data::Dataset data{tg::zeros({4, 2}, tg::f64), tg::zeros({4}, tg::f64)};
+    CHECK_THAT(error_of([&] { data::DataLoader(data, {.batch_size = 0}); }),
                Contains("DataLoader") && Contains("batch_size"));
     nn::Linear model(2, 1, {.seed = 0, .dtype = tg::f64});
     const optim::LossFn mse = [](const tg::Tensor& out, const tg::Tensor& y) {
@@ -442,7 +444,7 @@ TEST_CASE("training: batch size 0 is refused wherever a batch size is given") {
     CHECK_THAT(error_of([&] { (void)optim::evaluate(model, mse, data, {}, 0.0, 0); }),
                Contains("evaluate") && Contains("batch_size"));
     optim::SGD opt(model.parameters(), {.lr = 0.1});
-    nn::DataLoader loader(data, {.batch_size = 2});
+    data::DataLoader loader(data, {.batch_size = 2});
     const auto before = model.state_dict();
     CHECK_THAT(error_of([&] {
                    (void)optim::fit(model, opt, mse, loader,
@@ -455,7 +457,7 @@ TEST_CASE("training: batch size 0 is refused wherever a batch size is given") {
 TEST_CASE("training: NaN in the data is reported with its row before any step") {
     tg::Tensor x = tg::randn({6, 3}, 5, tg::f64);
     x.mutable_value<double>()(4, 1) = kNaN;
-    const nn::Dataset train{x, tg::zeros({6}, tg::f64)};
+    const data::Dataset train{x, tg::zeros({6}, tg::f64)};
     nn::Linear model(3, 1, {.seed = 0, .dtype = tg::f64});
     optim::Adam opt(model.parameters(), {.lr = 0.1});
     const auto model_before = model.state_dict();
@@ -463,7 +465,7 @@ TEST_CASE("training: NaN in the data is reported with its row before any step") 
     const optim::LossFn mse = [](const tg::Tensor& out, const tg::Tensor& y) {
         return nn::mse_loss(tg::reshape(out, {out.shape()[0]}), y);
     };
-    nn::DataLoader loader(train, {.batch_size = 2, .seed = 3});
+    data::DataLoader loader(train, {.batch_size = 2, .seed = 3});
     CHECK_THAT(error_of([&] { (void)optim::fit(model, opt, mse, loader, {.epochs = 2}); }),
                Contains("training data's x has nan at row 4, column 1"));
     CHECK(same(model_before, model.state_dict()));
@@ -472,9 +474,9 @@ TEST_CASE("training: NaN in the data is reported with its row before any step") 
     // The targets, and the validation set, are checked the same way.
     tg::Tensor y = tg::zeros({6}, tg::f64);
     y.mutable_value<double>()(2) = -kInf;
-    const nn::Dataset clean{tg::randn({6, 3}, 6, tg::f64), tg::zeros({6}, tg::f64)};
-    const nn::Dataset bad_y{clean.x, y};
-    nn::DataLoader clean_loader(clean, {.batch_size = 2});
+    const data::Dataset clean{tg::randn({6, 3}, 6, tg::f64), tg::zeros({6}, tg::f64)};
+    const data::Dataset bad_y{clean.x, y};
+    data::DataLoader clean_loader(clean, {.batch_size = 2});
     CHECK_THAT(error_of([&] {
                    (void)optim::fit(model, opt, mse, clean_loader,
                                     {.epochs = 1, .validation = &bad_y});
@@ -496,8 +498,8 @@ struct LogModel : nn::Module {
 }  // namespace
 
 TEST_CASE("training: a loss that becomes NaN stops fit and keeps the last good weights") {
-    const nn::Dataset dummy{tg::zeros({8, 1}, tg::f64), tg::zeros({8, 1}, tg::f64)};
-    nn::DataLoader loader(dummy, {.batch_size = 1, .shuffle = false});
+    const data::Dataset dummy{tg::zeros({8, 1}, tg::f64), tg::zeros({8, 1}, tg::f64)};
+    data::DataLoader loader(dummy, {.batch_size = 1, .shuffle = false});
     LogModel model;
     optim::SGD opt(model.parameters(), {.lr = 0.5});
     const optim::LossFn loss = [](const tg::Tensor& w, const tg::Tensor&) {

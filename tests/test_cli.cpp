@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/formats/npz.hpp>
 
 #include "check.hpp"
 #include "model_spec.hpp"
@@ -98,7 +98,7 @@ TEST_CASE("train a regression and save the model with its scaler") {
     const auto pos = s.find("val_r2=");
     REQUIRE(pos != std::string::npos);
     CHECK(std::stod(s.substr(pos + 7)) > 0.99);
-    const auto saved = tg::nn::load_npz(a.save);
+    const auto saved = tg::formats::load_npz(a.save);
     CHECK(saved.count("0.weight") == 1);
     CHECK(saved.count("scaler.mean") == 1);
     std::ifstream h(a.history);

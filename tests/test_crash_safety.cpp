@@ -18,6 +18,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <tapegrad/data/data.hpp>
+#include <tapegrad/formats/npz.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <thread>
@@ -27,6 +29,8 @@
 
 namespace fs = std::filesystem;
 namespace nn = tapegrad::nn;
+namespace data = tapegrad::data;
+namespace formats = tapegrad::formats;
 namespace optim = tapegrad::optim;
 
 namespace {
@@ -42,7 +46,7 @@ struct TempDir {
     ~TempDir() { fs::remove_all(path); }
 };
 
-bool same(const nn::StateDict& a, const nn::StateDict& b) {
+bool same(const tg::StateDict& a, const tg::StateDict& b) {
     if (a.size() != b.size()) return false;
     for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
         if (ia->first != ib->first || ia->second.dtype() != ib->second.dtype()) return false;
@@ -56,7 +60,7 @@ bool same(const nn::StateDict& a, const nn::StateDict& b) {
 }
 
 // y = 1 when x0 - 2 x1 > 0.3: a small classification problem.
-nn::Dataset data() {
+data::Dataset classification_data() {
     const tg::Tensor x = tg::randn({96, 2}, 11, tg::f64);
     tg::Tensor y = tg::zeros({96, 1}, tg::f64);
     for (std::size_t i = 0; i < 96; ++i)
@@ -75,8 +79,8 @@ struct Run {
                          nn::Linear(8, 1, {.seed = 2, .dtype = tg::f64})};
     optim::Adam opt{model.parameters(), {.lr = 0.02}};
     optim::StepLR sched{opt, 20, 0.5};
-    nn::DataLoader loader;
-    explicit Run(const nn::Dataset& train) : loader(train, {.batch_size = 32, .seed = 5}) {}
+    data::DataLoader loader;
+    explicit Run(const data::Dataset& train) : loader(train, {.batch_size = 32, .seed = 5}) {}
 
     optim::FitResult fit(int initial_epoch, std::vector<optim::Callback*> callbacks) {
         return optim::fit(model, opt, bce, loader,
@@ -90,10 +94,10 @@ struct Run {
 // Reads the checkpoint file after each epoch's save: the states an unbroken run leaves.
 struct Recorder : optim::Callback {
     fs::path path;
-    std::vector<nn::StateDict> saved;
+    std::vector<tg::StateDict> saved;
     explicit Recorder(fs::path p) : path(std::move(p)) {}
     void on_epoch_end(optim::TrainState&, optim::Logs&) override {
-        saved.push_back(nn::load_npz(path));
+        saved.push_back(formats::load_npz(path));
     }
 };
 
@@ -132,7 +136,7 @@ struct KillAt : optim::Callback {
 };
 
 // The child: resume from the file when there is one, train to the end, saving every epoch.
-[[noreturn]] void train_and_exit(const fs::path& path, const nn::Dataset& train, Plan plan) {
+[[noreturn]] void train_and_exit(const fs::path& path, const data::Dataset& train, Plan plan) {
     try {
         Run run(train);
         const int start =
@@ -152,7 +156,7 @@ struct Outcome {
 };
 
 // Runs a child with the plan; the parent kills it after delay seconds unless delay < 0.
-Outcome run_child(const fs::path& path, const nn::Dataset& train, Plan plan, double delay) {
+Outcome run_child(const fs::path& path, const data::Dataset& train, Plan plan, double delay) {
     const auto t0 = std::chrono::steady_clock::now();
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
@@ -177,9 +181,11 @@ Outcome run_child(const fs::path& path, const nn::Dataset& train, Plan plan, dou
 
 }  // namespace
 
-TEST_CASE("killed at any moment, mid-write included, training never leaves a broken checkpoint and resumes exactly") {
+TEST_CASE(
+    "killed at any moment, mid-write included, training never leaves a broken checkpoint and "
+    "resumes exactly") {
     TempDir dir;
-    const nn::Dataset train = data();
+    const data::Dataset train = classification_data();
 
     // The uninterrupted run and the checkpoint it saves after every epoch.
     Run straight(train);
@@ -234,7 +240,7 @@ TEST_CASE("killed at any moment, mid-write included, training never leaves a bro
             REQUIRE(last_epoch == 0);  // killed before the first save
             continue;
         }
-        const nn::StateDict file = nn::load_npz(path);
+        const tg::StateDict file = formats::load_npz(path);
         const int epoch = static_cast<int>(file.at("training/epoch").item());
         INFO("round " << round << ": the file holds epoch " << epoch);
         REQUIRE(epoch >= last_epoch);  // never an older one than before
@@ -247,9 +253,10 @@ TEST_CASE("killed at any moment, mid-write included, training never leaves a bro
         REQUIRE(same(file, reference.saved[static_cast<std::size_t>(epoch - 1)]));
         last_epoch = epoch;
     }
-    std::printf("crash safety: %d runs killed (%d during a write, %d of them by a file-size "
-                "limit), %d finished, the file at epoch %d; an uninterrupted child took %.3f s\n",
-                killed, interrupted_writes, mid_write_kills, finished, last_epoch, whole.seconds);
+    std::printf(
+        "crash safety: %d runs killed (%d during a write, %d of them by a file-size "
+        "limit), %d finished, the file at epoch %d; an uninterrupted child took %.3f s\n",
+        killed, interrupted_writes, mid_write_kills, finished, last_epoch, whole.seconds);
     INFO(killed << " runs killed (" << interrupted_writes << " during a write), " << finished
                 << " finished, the file at epoch " << last_epoch);
     REQUIRE(killed > 0);

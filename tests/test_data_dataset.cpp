@@ -4,8 +4,8 @@
 #include <map>
 #include <numeric>
 #include <set>
-#include <tapegrad/nn/data_loader.hpp>
-#include <tapegrad/nn/dataset.hpp>
+#include <tapegrad/data/data_loader.hpp>
+#include <tapegrad/data/dataset.hpp>
 
 #include "check.hpp"
 
@@ -22,7 +22,7 @@ namespace {
 using Rows = std::vector<std::size_t>;
 
 // N rows whose x row i is (i, -i) and y is i: every part and batch says which rows it holds.
-tg::nn::Dataset numbered(std::size_t n, tg::Dtype dtype = tg::f32) {
+tg::data::Dataset numbered(std::size_t n, tg::Dtype dtype = tg::f32) {
     xt::xarray<double> x = xt::zeros<double>({n, std::size_t(2)});
     xt::xarray<double> y = xt::zeros<double>({n});
     for (std::size_t i = 0; i < n; ++i) {
@@ -49,7 +49,7 @@ Rows ids(const tg::Tensor& x, const tg::Tensor& y) {
     CHECK(consistent);
     return out;
 }
-Rows ids(const tg::nn::Dataset& d) {
+Rows ids(const tg::data::Dataset& d) {
     return ids(d.x, d.y);
 }
 
@@ -64,25 +64,25 @@ Rows iota(std::size_t n) {
 }
 
 // Labels: counts[c] rows of class c, sorted by class (as iris.csv).
-tg::nn::Dataset by_class(const std::vector<std::size_t>& counts) {
+tg::data::Dataset by_class(const std::vector<std::size_t>& counts) {
     std::vector<double> labels;
     for (std::size_t c = 0; c < counts.size(); ++c) labels.insert(labels.end(), counts[c], c);
     const std::size_t n = labels.size();
-    tg::nn::Dataset d = numbered(n, tg::f64);
+    tg::data::Dataset d = numbered(n, tg::f64);
     xt::xarray<double> y = xt::zeros<double>({n});
     std::copy(labels.begin(), labels.end(), y.begin());
     d.y = tg::Tensor(y);
     return d;
 }
 
-std::map<double, std::size_t> label_counts(const tg::nn::Dataset& d) {
+std::map<double, std::size_t> label_counts(const tg::data::Dataset& d) {
     std::map<double, std::size_t> m;
     for (double v : d.y.to_array<double>()) ++m[v];
     return m;
 }
 
 // Every row of by_class's data lands in exactly one part (x column 0 holds the row id).
-void check_partition(const tg::nn::Split& s, std::size_t n) {
+void check_partition(const tg::data::Split& s, std::size_t n) {
     Rows all;
     for (const auto* part : {&s.train, &s.validation, &s.test}) {
         const auto x = part->x.to_array<double>();
@@ -97,38 +97,38 @@ void check_partition(const tg::nn::Split& s, std::size_t n) {
 // ---- Dataset -----------------------------------------------------------------------------
 
 TEST_CASE("Dataset: size and subset copy the chosen rows, repeats allowed") {
-    const tg::nn::Dataset d = numbered(5);
+    const tg::data::Dataset d = numbered(5);
     CHECK(d.size() == 5);
-    const tg::nn::Dataset s = d.subset({4, 0, 4});
+    const tg::data::Dataset s = d.subset({4, 0, 4});
     CHECK(s.x.shape() == tg::Shape{3, 2});
     CHECK(s.x.dtype() == tg::f32);
     CHECK(ids(s) == Rows{4, 0, 4});
     // A copy: changing it leaves the data set alone.
-    tg::nn::Dataset t = d.subset({1});
+    tg::data::Dataset t = d.subset({1});
     t.x.fill_(99.0);
     CHECK(d.x.value<float>()(1, 0) == 1.0f);
 
-    const tg::nn::Dataset none = d.subset({});
+    const tg::data::Dataset none = d.subset({});
     CHECK(none.x.shape() == tg::Shape{0, 2});
     CHECK(none.y.shape() == tg::Shape{0});
 
     // Rows of any rank: [N, 2, 2] images with [N, 1] targets.
-    tg::nn::Dataset img{tg::arange(12.0, tg::f64), tg::tensor({{7}, {8}, {9}}, tg::f64)};
+    tg::data::Dataset img{tg::arange(12.0, tg::f64), tg::tensor({{7}, {8}, {9}}, tg::f64)};
     img.x = tg::reshape(img.x, {3, 2, 2});
-    const tg::nn::Dataset last = img.subset({2});
+    const tg::data::Dataset last = img.subset({2});
     CHECK(last.x.shape() == tg::Shape{1, 2, 2});
     CHECK(last.x.value<double>()(0, 1, 1) == 11.0);
     CHECK(last.y.value<double>()(0, 0) == 9.0);
 }
 
 TEST_CASE("Dataset: mismatched rows and bad indices") {
-    tg::nn::Dataset d{tg::zeros({5, 2}), tg::zeros({4})};
+    tg::data::Dataset d{tg::zeros({5, 2}), tg::zeros({4})};
     CHECK_THROWS_TYPED(
         d.size(), tg::ShapeError,
         Contains("different numbers of rows") && Contains("[5, 2]") && Contains("[4]"));
-    CHECK_THROWS_TYPED((tg::nn::Dataset{tg::zeros({3}), tg::Tensor()}.size()), tg::ShapeError,
+    CHECK_THROWS_TYPED((tg::data::Dataset{tg::zeros({3}), tg::Tensor()}.size()), tg::ShapeError,
                        Contains("y is undefined"));
-    CHECK_THROWS_AS((tg::nn::Dataset{tg::scalar(1), tg::scalar(1)}.size()), tg::ShapeError);
+    CHECK_THROWS_AS((tg::data::Dataset{tg::scalar(1), tg::scalar(1)}.size()), tg::ShapeError);
     CHECK_THROWS_TYPED(numbered(5).subset({1, 5}), tg::ValueError,
                        Contains("index 5 (position 1) is out of range for 5 rows"));
 }
@@ -138,20 +138,20 @@ TEST_CASE("Dataset: mismatched rows and bad indices") {
 TEST_CASE("permutation: Fisher-Yates on Generator::below, the same on every machine") {
     // From tests/data/permutation_reference.py, an independent Python MT19937-64 + below.
     tg::Generator g0(0);
-    CHECK(tg::nn::permutation(10, g0) == Rows{7, 2, 0, 8, 3, 9, 6, 1, 5, 4});
+    CHECK(tg::data::permutation(10, g0) == Rows{7, 2, 0, 8, 3, 9, 6, 1, 5, 4});
     tg::Generator g123(123);
-    CHECK(tg::nn::permutation(10, g123) == Rows{9, 2, 1, 7, 8, 6, 0, 5, 3, 4});
+    CHECK(tg::data::permutation(10, g123) == Rows{9, 2, 1, 7, 8, 6, 0, 5, 3, 4});
     tg::Generator g(5);
-    CHECK(tg::nn::permutation(0, g).empty());
-    CHECK(tg::nn::permutation(1, g) == Rows{0});
-    CHECK(sorted(tg::nn::permutation(1000, g)) == iota(1000));
+    CHECK(tg::data::permutation(0, g).empty());
+    CHECK(tg::data::permutation(1, g) == Rows{0});
+    CHECK(sorted(tg::data::permutation(1000, g)) == iota(1000));
 }
 
 // ---- split -------------------------------------------------------------------------------
 
 TEST_CASE("split: sizes, disjoint parts covering every row, seeded") {
-    const tg::nn::Dataset d = numbered(100);
-    const auto s = tg::nn::split(d, {.validation = 0.2, .test = 0.1, .seed = 3});
+    const tg::data::Dataset d = numbered(100);
+    const auto s = tg::data::split(d, {.validation = 0.2, .test = 0.1, .seed = 3});
     const Rows tr = ids(s.train), va = ids(s.validation), te = ids(s.test);
     CHECK(tr.size() == 70);
     CHECK(va.size() == 20);
@@ -162,34 +162,35 @@ TEST_CASE("split: sizes, disjoint parts covering every row, seeded") {
     CHECK(sorted(all) == iota(100));
     CHECK(tr != sorted(tr));  // shuffled, not the first 70 rows
 
-    const auto again = tg::nn::split(d, {.validation = 0.2, .test = 0.1, .seed = 3});
+    const auto again = tg::data::split(d, {.validation = 0.2, .test = 0.1, .seed = 3});
     CHECK(ids(again.validation) == va);
-    const auto other = tg::nn::split(d, {.validation = 0.2, .test = 0.1, .seed = 4});
+    const auto other = tg::data::split(d, {.validation = 0.2, .test = 0.1, .seed = 4});
     CHECK(ids(other.validation) != va);
 
     // Fraction 0: a part with no rows; halves round up (0.25 · 10 = 2.5 -> 3).
-    const auto s0 = tg::nn::split(numbered(10), {.validation = 0.25, .test = 0.0});
+    const auto s0 = tg::data::split(numbered(10), {.validation = 0.25, .test = 0.0});
     CHECK(s0.validation.size() == 3);
     CHECK(s0.test.x.shape() == tg::Shape{0, 2});
     CHECK(s0.train.size() == 7);
 }
 
 TEST_CASE("split: bad fractions are ValueErrors") {
-    const tg::nn::Dataset d = numbered(10);
-    CHECK_THROWS_TYPED(tg::nn::split(d, {.validation = -0.1}), tg::ValueError,
+    const tg::data::Dataset d = numbered(10);
+    CHECK_THROWS_TYPED(tg::data::split(d, {.validation = -0.1}), tg::ValueError,
                        Contains("validation fraction must be in [0, 1), got -0.1"));
-    CHECK_THROWS_TYPED(tg::nn::split(d, {.validation = 0.1, .test = 1.0}), tg::ValueError,
+    CHECK_THROWS_TYPED(tg::data::split(d, {.validation = 0.1, .test = 1.0}), tg::ValueError,
                        Contains("test fraction must be in [0, 1), got 1"));
-    CHECK_THROWS_AS(tg::nn::split(d, {.validation = std::nan("")}), tg::ValueError);
-    CHECK_THROWS_TYPED(tg::nn::split(d, {.validation = 0.5, .test = 0.5}), tg::ValueError,
+    CHECK_THROWS_AS(tg::data::split(d, {.validation = std::nan("")}), tg::ValueError);
+    CHECK_THROWS_TYPED(tg::data::split(d, {.validation = 0.5, .test = 0.5}), tg::ValueError,
                        Contains("take 5 + 5 rows and leave none for training"));
-    CHECK_THROWS_TYPED(tg::nn::split(numbered(0)), tg::ValueError,
+    CHECK_THROWS_TYPED(tg::data::split(numbered(0)), tg::ValueError,
                        Contains("leave none for training"));
 }
 
 TEST_CASE("split: stratified keeps every class's share (iris-like, sorted by class)") {
-    const tg::nn::Dataset d = by_class({50, 50, 50});
-    const auto s = tg::nn::split(d, {.validation = 0.2, .test = 0.2, .seed = 1, .stratify = true});
+    const tg::data::Dataset d = by_class({50, 50, 50});
+    const auto s =
+        tg::data::split(d, {.validation = 0.2, .test = 0.2, .seed = 1, .stratify = true});
     using M = std::map<double, std::size_t>;
     CHECK(label_counts(s.train) == M{{0, 30}, {1, 30}, {2, 30}});
     CHECK(label_counts(s.validation) == M{{0, 10}, {1, 10}, {2, 10}});
@@ -198,38 +199,38 @@ TEST_CASE("split: stratified keeps every class's share (iris-like, sorted by cla
 }
 
 TEST_CASE("split: stratified rounding by largest remainders") {
-    const tg::nn::Dataset d = by_class({7, 5, 3});
+    const tg::data::Dataset d = by_class({7, 5, 3});
     using M = std::map<double, std::size_t>;
     // Validation 0.25 of 15: round(3.75) = 4 rows. Exact shares 1.75, 1.25, 0.75: floors
     // 1, 1, 0, and the two rows left go to the largest remainders, 0.75 of class 0 and of
     // class 2 (a tie, both served before class 1's 0.25).
-    const auto s = tg::nn::split(d, {.validation = 0.25, .seed = 9, .stratify = true});
+    const auto s = tg::data::split(d, {.validation = 0.25, .seed = 9, .stratify = true});
     CHECK(label_counts(s.validation) == M{{0, 2}, {1, 1}, {2, 1}});
     CHECK(label_counts(s.train) == M{{0, 5}, {1, 4}, {2, 2}});
     CHECK(s.test.size() == 0);
     check_partition(s, 15);
 
     // With test 0.25 too, test is shared out first (2, 1, 1), then validation likewise.
-    const auto t = tg::nn::split(d, {.validation = 0.25, .test = 0.25, .stratify = true});
+    const auto t = tg::data::split(d, {.validation = 0.25, .test = 0.25, .stratify = true});
     CHECK(label_counts(t.test) == M{{0, 2}, {1, 1}, {2, 1}});
     CHECK(label_counts(t.validation) == M{{0, 2}, {1, 1}, {2, 1}});
     CHECK(label_counts(t.train) == M{{0, 3}, {1, 3}, {2, 1}});
     check_partition(t, 15);
 
     // Labels need not be 0..k-1: -1 / +1, and a column [N, 1].
-    tg::nn::Dataset pm = by_class({6, 2});
+    tg::data::Dataset pm = by_class({6, 2});
     pm.y = tg::reshape(pm.y * 2.0 - 1.0, {8, 1});
-    const auto u = tg::nn::split(pm, {.validation = 0.5, .stratify = true});
+    const auto u = tg::data::split(pm, {.validation = 0.5, .stratify = true});
     CHECK(label_counts(u.validation) == M{{-1, 3}, {1, 1}});
 }
 
 TEST_CASE("split: stratify needs whole-number class labels in one column") {
-    tg::nn::Dataset d = numbered(4, tg::f64);
+    tg::data::Dataset d = numbered(4, tg::f64);
     d.y = tg::tensor({0.0, 1.0, 1.5, 0.0}, tg::f64);
-    CHECK_THROWS_TYPED(tg::nn::split(d, {.validation = 0.25, .stratify = true}), tg::ValueError,
+    CHECK_THROWS_TYPED(tg::data::split(d, {.validation = 0.25, .stratify = true}), tg::ValueError,
                        Contains("y in row 2 is 1.5"));
     d.y = tg::zeros({4, 2}, tg::f64);
-    CHECK_THROWS_TYPED(tg::nn::split(d, {.validation = 0.25, .stratify = true}), tg::ValueError,
+    CHECK_THROWS_TYPED(tg::data::split(d, {.validation = 0.25, .stratify = true}), tg::ValueError,
                        Contains("[4, 2]"));
 }
 
@@ -238,7 +239,7 @@ TEST_CASE("split: stratify needs whole-number class labels in one column") {
 namespace {
 
 // One epoch of a loader: the row ids of every batch.
-std::vector<Rows> epoch_batches(tg::nn::DataLoader& loader) {
+std::vector<Rows> epoch_batches(tg::data::DataLoader& loader) {
     std::vector<Rows> out;
     for (auto [x, y] : loader) out.push_back(ids(x, y));
     return out;
@@ -259,14 +260,14 @@ std::vector<std::size_t> sizes(const std::vector<Rows>& batches) {
 }  // namespace
 
 TEST_CASE("DataLoader: batch counts with and without drop_last") {
-    tg::nn::DataLoader loader(numbered(10), {.batch_size = 3, .seed = 1});
+    tg::data::DataLoader loader(numbered(10), {.batch_size = 3, .seed = 1});
     CHECK(loader.num_batches() == 4);
     CHECK(loader.size() == 10);
     const auto e0 = epoch_batches(loader);
     CHECK(sizes(e0) == std::vector<std::size_t>{3, 3, 3, 1});
     CHECK(sorted(concat(e0)) == iota(10));
 
-    tg::nn::DataLoader dropping(numbered(10), {.batch_size = 3, .drop_last = true, .seed = 1});
+    tg::data::DataLoader dropping(numbered(10), {.batch_size = 3, .drop_last = true, .seed = 1});
     CHECK(dropping.num_batches() == 3);
     const auto d0 = epoch_batches(dropping);
     CHECK(sizes(d0) == std::vector<std::size_t>{3, 3, 3});
@@ -275,38 +276,38 @@ TEST_CASE("DataLoader: batch counts with and without drop_last") {
     expected.pop_back();
     CHECK(concat(d0) == expected);
 
-    tg::nn::DataLoader exact(numbered(9), {.batch_size = 3, .drop_last = true});
+    tg::data::DataLoader exact(numbered(9), {.batch_size = 3, .drop_last = true});
     CHECK(exact.num_batches() == 3);
-    tg::nn::DataLoader sgd(numbered(4), {.batch_size = 1});
+    tg::data::DataLoader sgd(numbered(4), {.batch_size = 1});
     CHECK(sizes(epoch_batches(sgd)) == std::vector<std::size_t>{1, 1, 1, 1});
 }
 
 TEST_CASE("DataLoader: batch_size 0 is an error, larger than N is one full batch") {
-    CHECK_THROWS_TYPED(tg::nn::DataLoader(numbered(5), {.batch_size = 0}), tg::ValueError,
+    CHECK_THROWS_TYPED(tg::data::DataLoader(numbered(5), {.batch_size = 0}), tg::ValueError,
                        Contains("batch_size must be at least 1, got 0"));
-    CHECK_THROWS_AS(tg::nn::DataLoader(tg::nn::Dataset{tg::zeros({5, 2}), tg::zeros({4})}),
+    CHECK_THROWS_AS(tg::data::DataLoader(tg::data::Dataset{tg::zeros({5, 2}), tg::zeros({4})}),
                     tg::ShapeError);
     for (bool drop_last : {false, true}) {
         INFO("drop_last " << drop_last);
-        tg::nn::DataLoader big(numbered(5), {.batch_size = 64, .drop_last = drop_last});
+        tg::data::DataLoader big(numbered(5), {.batch_size = 64, .drop_last = drop_last});
         CHECK(big.num_batches() == 1);
         const auto b = epoch_batches(big);
         REQUIRE(b.size() == 1);
         CHECK(sorted(b[0]) == iota(5));
     }
-    tg::nn::DataLoader empty(numbered(0), {.batch_size = 4});
+    tg::data::DataLoader empty(numbered(0), {.batch_size = 4});
     CHECK(empty.num_batches() == 0);
     CHECK(epoch_batches(empty).empty());
 }
 
 TEST_CASE("DataLoader: without shuffle the rows come in order") {
-    tg::nn::DataLoader loader(numbered(7), {.batch_size = 3, .shuffle = false});
+    tg::data::DataLoader loader(numbered(7), {.batch_size = 3, .shuffle = false});
     for (int epoch = 0; epoch < 2; ++epoch)
         CHECK(epoch_batches(loader) == std::vector<Rows>{{0, 1, 2}, {3, 4, 5}, {6}});
 }
 
 TEST_CASE("DataLoader: the order of epoch e depends only on (seed, e)") {
-    tg::nn::DataLoader a(numbered(10), {.batch_size = 4, .seed = 7});
+    tg::data::DataLoader a(numbered(10), {.batch_size = 4, .seed = 7});
     // From tests/data/permutation_reference.py (splitmix64 seed mix, MT19937-64, below).
     CHECK(a.order() == Rows{5, 6, 2, 8, 4, 9, 7, 3, 1, 0});  // epoch 0's, before begin()
     CHECK(a.order_of_epoch(1) == Rows{4, 5, 2, 8, 3, 7, 1, 6, 0, 9});
@@ -326,17 +327,17 @@ TEST_CASE("DataLoader: the order of epoch e depends only on (seed, e)") {
     // Resuming at epoch 2, here or in a fresh loader, repeats epochs 2 and 3.
     a.set_epoch(2);
     CHECK(epoch_batches(a) == epochs[2]);
-    tg::nn::DataLoader b(numbered(10), {.batch_size = 4, .seed = 7});
+    tg::data::DataLoader b(numbered(10), {.batch_size = 4, .seed = 7});
     b.set_epoch(3);
     CHECK(epoch_batches(b) == epochs[3]);
     CHECK(b.epoch() == 4);
 
-    tg::nn::DataLoader c(numbered(10), {.batch_size = 4, .seed = 8});
+    tg::data::DataLoader c(numbered(10), {.batch_size = 4, .seed = 8});
     CHECK(epoch_batches(c) != epochs[0]);
 }
 
 TEST_CASE("DataLoader: batch(b) gathers only that batch's rows") {
-    tg::nn::DataLoader loader(numbered(10, tg::f64), {.batch_size = 4, .seed = 2});
+    tg::data::DataLoader loader(numbered(10, tg::f64), {.batch_size = 4, .seed = 2});
     loader.begin();
     const Rows& order = loader.order();
     const auto [x, y] = loader.batch(2);

@@ -3,7 +3,7 @@
 // examples/data, and Fashion-MNIST as Debian's dataset-fashion-mnist installs it.
 #include <array>
 #include <filesystem>
-#include <tapegrad/nn/readers.hpp>
+#include <tapegrad/data/readers.hpp>
 
 #include "check.hpp"
 
@@ -54,7 +54,7 @@ std::vector<std::size_t> with_none_other(std::vector<std::size_t> counts) {
 // ---- CSV ---------------------------------------------------------------------------------
 
 TEST_CASE("read_csv_table: BOM, quotes, spaces, '+', CRLF, blank lines, no final newline") {
-    const auto t = tg::nn::read_csv_table(kCsv / "mixed.csv", {.dtype = tg::f64});
+    const auto t = tg::data::read_csv_table(kCsv / "mixed.csv", {.dtype = tg::f64});
     CHECK(t.columns == std::vector<std::string>{"a", "b \"2\"", "target"});
     REQUIRE(t.values.dtype() == tg::f64);
     REQUIRE(t.values.shape() == tg::Shape{3, 3});
@@ -63,21 +63,21 @@ TEST_CASE("read_csv_table: BOM, quotes, spaces, '+', CRLF, blank lines, no final
 }
 
 TEST_CASE("read_csv_table: float32 by default, other delimiters, a header without rows") {
-    const auto t = tg::nn::read_csv_table(kCsv / "mixed.csv");
+    const auto t = tg::data::read_csv_table(kCsv / "mixed.csv");
     CHECK(t.values.dtype() == tg::f32);
     CHECK(t.values.value<float>()(1, 1) == 0.4f);
 
-    const auto tabs = tg::nn::read_csv_table(kCsv / "tabs.tsv", {.delimiter = '\t'});
+    const auto tabs = tg::data::read_csv_table(kCsv / "tabs.tsv", {.delimiter = '\t'});
     CHECK(tabs.columns == std::vector<std::string>{"x", "y"});
     CHECK(values(tabs.values) == std::vector<double>{1, 2, 3, 4});
 
-    const auto empty = tg::nn::read_csv_table(kCsv / "header_only.csv");
+    const auto empty = tg::data::read_csv_table(kCsv / "header_only.csv");
     CHECK(empty.columns.size() == 2);
     CHECK(empty.values.shape() == tg::Shape{0, 2});
 }
 
 TEST_CASE("read_csv: target column split from the features") {
-    const auto d = tg::nn::read_csv(kCsv / "mixed.csv", "b \"2\"", {.dtype = tg::f64});
+    const auto d = tg::data::read_csv(kCsv / "mixed.csv", "b \"2\"", {.dtype = tg::f64});
     CHECK(d.feature_names == std::vector<std::string>{"a", "target"});
     CHECK(d.target_name == "b \"2\"");
     REQUIRE(d.data.x.shape() == tg::Shape{3, 2});
@@ -87,7 +87,7 @@ TEST_CASE("read_csv: target column split from the features") {
 }
 
 TEST_CASE("read_csv: every malformed file is an IoError with FILE:LINE:COLUMN") {
-    using tg::nn::read_csv_table;
+    using tg::data::read_csv_table;
     CHECK_THROWS_TYPED(read_csv_table(kCsv / "missing_value.csv"), tg::IoError,
                        Contains(at(kCsv / "missing_value.csv",
                                    ":3:3: missing value (empty cell) in column \"b\"")));
@@ -114,7 +114,7 @@ TEST_CASE("read_csv: every malformed file is an IoError with FILE:LINE:COLUMN") 
 }
 
 TEST_CASE("read_csv: missing, empty and target-less files") {
-    using tg::nn::read_csv;
+    using tg::data::read_csv;
     CHECK_THROWS_TYPED(
         read_csv(kCsv / "no_such_file.csv", "target"), tg::IoError,
         Contains(at(kCsv / "no_such_file.csv", ": cannot open")) && Contains("No such file"));
@@ -126,7 +126,8 @@ TEST_CASE("read_csv: missing, empty and target-less files") {
     CHECK_THROWS_TYPED(read_csv(kCsv / "mixed.csv", "label"), tg::IoError,
                        Contains(at(kCsv / "mixed.csv", ":1: no column named \"label\"")) &&
                            Contains("the columns are \"a\", \"b \"2\"\", \"target\""));
-    CHECK_THROWS_AS(tg::nn::read_csv_table(kCsv / "mixed.csv", {.delimiter = '"'}), tg::ValueError);
+    CHECK_THROWS_AS(tg::data::read_csv_table(kCsv / "mixed.csv", {.delimiter = '"'}),
+                    tg::ValueError);
 }
 
 TEST_CASE("read_csv: the real data sets of examples/data") {
@@ -155,7 +156,7 @@ TEST_CASE("read_csv: the real data sets of examples/data") {
     };
     for (const auto& c : cases) {
         INFO(c.file);
-        const auto d = tg::nn::read_csv(kExamples / c.file, c.target, {.dtype = tg::f64});
+        const auto d = tg::data::read_csv(kExamples / c.file, c.target, {.dtype = tg::f64});
         REQUIRE(d.data.x.shape() == tg::Shape{c.rows, c.features});
         REQUIRE(d.data.y.shape() == tg::Shape{c.rows});
         CHECK(d.feature_names.size() == c.features);
@@ -170,32 +171,32 @@ TEST_CASE("read_csv: the real data sets of examples/data") {
 TEST_CASE("read_idx: unsigned bytes, plain, gzip and two gzip members") {
     for (const char* name : {"ubyte_2x3.idx", "ubyte_2x3.idx.gz", "ubyte_2x3_two_members.idx.gz"}) {
         INFO(name);
-        const tg::Tensor t = tg::nn::read_idx(kIdx / name);
+        const tg::Tensor t = tg::data::read_idx(kIdx / name);
         CHECK(t.dtype() == tg::f32);
         REQUIRE(t.shape() == tg::Shape{2, 3});
         CHECK(values(t) == std::vector<double>{0, 1, 2, 253, 254, 255});
     }
-    const tg::Tensor r3 = tg::nn::read_idx(kIdx / "rank3.idx", tg::f64);
+    const tg::Tensor r3 = tg::data::read_idx(kIdx / "rank3.idx", tg::f64);
     CHECK(r3.dtype() == tg::f64);
     REQUIRE(r3.shape() == tg::Shape{2, 2, 2});
     CHECK(r3.value<double>()(1, 0, 1) == 5.0);
 }
 
 TEST_CASE("read_idx: every element type, big-endian") {
-    CHECK(values(tg::nn::read_idx(kIdx / "int8.idx")) == std::vector<double>{-128, -1, 0, 127});
-    CHECK(values(tg::nn::read_idx(kIdx / "int16.idx")) == std::vector<double>{-300, 5});
-    CHECK(values(tg::nn::read_idx(kIdx / "int32.idx", tg::f64)) ==
+    CHECK(values(tg::data::read_idx(kIdx / "int8.idx")) == std::vector<double>{-128, -1, 0, 127});
+    CHECK(values(tg::data::read_idx(kIdx / "int16.idx")) == std::vector<double>{-300, 5});
+    CHECK(values(tg::data::read_idx(kIdx / "int32.idx", tg::f64)) ==
           std::vector<double>{-70000, 123456789});
-    const tg::Tensor f = tg::nn::read_idx(kIdx / "float32.idx");
+    const tg::Tensor f = tg::data::read_idx(kIdx / "float32.idx");
     CHECK(f.shape() == tg::Shape{2, 1});
     CHECK(values(f) == std::vector<double>{1.5, -0.25});
-    const tg::Tensor d = tg::nn::read_idx(kIdx / "float64.idx", tg::f64);
+    const tg::Tensor d = tg::data::read_idx(kIdx / "float64.idx", tg::f64);
     CHECK(d.shape() == tg::Shape{1, 2});
     CHECK(values(d) == std::vector<double>{0.1, -1e300});
 }
 
 TEST_CASE("read_idx: broken files are IoErrors naming the file and the fault") {
-    using tg::nn::read_idx;
+    using tg::data::read_idx;
     CHECK_THROWS_TYPED(read_idx(kIdx / "bad_magic.idx"), tg::IoError,
                        Contains(at(kIdx / "bad_magic.idx", ": bad magic number 0x12340801")));
     CHECK_THROWS_TYPED(read_idx(kIdx / "unknown_type.idx"), tg::IoError,
@@ -221,7 +222,7 @@ TEST_CASE("read_idx: broken files are IoErrors naming the file and the fault") {
 }
 
 TEST_CASE("load_fashion_mnist: a miniature directory (gzip images, plain labels)") {
-    const tg::nn::Dataset d = tg::nn::load_fashion_mnist(true, kIdx / "fashion");
+    const tg::data::Dataset d = tg::data::load_fashion_mnist(true, kIdx / "fashion");
     REQUIRE(d.x.shape() == tg::Shape{3, 4});
     REQUIRE(d.y.shape() == tg::Shape{3});
     CHECK(d.x.dtype() == tg::f32);
@@ -234,7 +235,7 @@ TEST_CASE("load_fashion_mnist: a miniature directory (gzip images, plain labels)
 }
 
 TEST_CASE("load_fashion_mnist: missing or mismatched files") {
-    using tg::nn::load_fashion_mnist;
+    using tg::data::load_fashion_mnist;
     CHECK_THROWS_TYPED(
         load_fashion_mnist(false, kIdx / "fashion"), tg::IoError,
         Contains("t10k-images-idx3-ubyte") && Contains("install Debian's dataset-fashion-mnist"));
@@ -249,7 +250,7 @@ TEST_CASE("load_fashion_mnist: missing or mismatched files") {
 TEST_CASE("load_fashion_mnist: the real data set") {
     for (const bool train : {true, false}) {
         INFO((train ? "train" : "test"));
-        const tg::nn::Dataset d = tg::nn::load_fashion_mnist(train);
+        const tg::data::Dataset d = tg::data::load_fashion_mnist(train);
         const std::size_t n = train ? 60000 : 10000;
         REQUIRE(d.x.shape() == tg::Shape{n, 784});
         REQUIRE(d.y.shape() == tg::Shape{n});

@@ -2,8 +2,8 @@
 // left alone, the input's dtype kept, errors that say what to do, state round trips.
 #include <cmath>
 #include <filesystem>
-#include <tapegrad/nn/readers.hpp>
-#include <tapegrad/nn/scaler.hpp>
+#include <tapegrad/data/readers.hpp>
+#include <tapegrad/data/scaler.hpp>
 
 #include "check.hpp"
 
@@ -21,7 +21,7 @@ const std::filesystem::path kExamples =
     std::filesystem::path(TAPEGRAD_TEST_DATA).parent_path().parent_path() / "examples" / "data";
 
 tg::Tensor iris_x(tg::Dtype dtype) {
-    return tg::nn::read_csv(kExamples / "iris.csv", "target", {.dtype = dtype}).data.x;
+    return tg::data::read_csv(kExamples / "iris.csv", "target", {.dtype = dtype}).data.x;
 }
 
 // Column means and population standard deviations of a float64 matrix, by plain loops.
@@ -44,7 +44,7 @@ std::pair<std::vector<double>, std::vector<double>> column_moments(const tg::Ten
 
 TEST_CASE("StandardScaler: a small matrix by hand") {
     const tg::Tensor x = tg::tensor({{1, 10}, {3, 10}, {5, 10}}, tg::f64);
-    tg::nn::StandardScaler s;
+    tg::data::StandardScaler s;
     CHECK_FALSE(s.fitted());
     const tg::Tensor z = s.fit_transform(x);
     CHECK(s.fitted());
@@ -62,7 +62,7 @@ TEST_CASE("StandardScaler: a small matrix by hand") {
 
 TEST_CASE("StandardScaler: iris as NumPy computes it, float32 in and out") {
     const tg::Tensor x = iris_x(tg::f32);
-    tg::nn::StandardScaler s;
+    tg::data::StandardScaler s;
     s.fit(x);
     // numpy 1.24 on iris.csv's float64 values: x.mean(axis=0), x.std(axis=0) (ddof = 0).
     // The float32 input differs from those values by at most 2e-7 relative.
@@ -73,7 +73,7 @@ TEST_CASE("StandardScaler: iris as NumPy computes it, float32 in and out") {
     CHECK(xt::allclose(s.mean().value<double>(), mean, 1e-6, 0));
     CHECK(xt::allclose(s.scale().value<double>(), scale, 1e-6, 0));
     // In float64 the same numbers to the last few bits.
-    tg::nn::StandardScaler s64;
+    tg::data::StandardScaler s64;
     s64.fit(iris_x(tg::f64));
     CHECK(xt::allclose(s64.mean().value<double>(), mean, 1e-14, 0));
     CHECK(xt::allclose(s64.scale().value<double>(), scale, 1e-14, 0));
@@ -92,8 +92,8 @@ TEST_CASE("StandardScaler: iris as NumPy computes it, float32 in and out") {
 }
 
 TEST_CASE("StandardScaler: digits' all-zero pixel columns are left alone") {
-    const tg::Tensor x = tg::nn::read_csv(kExamples / "digits.csv", "target").data.x;
-    tg::nn::StandardScaler s;
+    const tg::Tensor x = tg::data::read_csv(kExamples / "digits.csv", "target").data.x;
+    tg::data::StandardScaler s;
     const tg::Tensor z = s.fit_transform(x);
     const auto& scale = s.scale().value<double>();
     for (std::size_t j : {0, 32, 39}) {  // px0, px32, px39: zero in every row
@@ -113,12 +113,12 @@ TEST_CASE("StandardScaler: digits' all-zero pixel columns are left alone") {
     // A constant column whose summed mean is off in the last bit (0.1 · 3 / 3) still maps to
     // exactly 0, with scale 1.
     const tg::Tensor c = tg::tensor({{0.1}, {0.1}, {0.1}}, tg::f64);
-    const tg::Tensor zc = tg::nn::StandardScaler().fit_transform(c);
+    const tg::Tensor zc = tg::data::StandardScaler().fit_transform(c);
     for (double v : zc.value<double>()) CHECK(v == 0.0);
 }
 
 TEST_CASE("StandardScaler: errors say what is wrong") {
-    tg::nn::StandardScaler s;
+    tg::data::StandardScaler s;
     CHECK_THROWS_TYPED(s.transform(tg::zeros({2, 3})), tg::Error,
                        Contains("StandardScaler.transform") && Contains("call fit first"));
     CHECK_THROWS_WITH(s.inverse_transform(tg::zeros({2, 3})), Contains("call fit first"));
@@ -134,22 +134,22 @@ TEST_CASE("StandardScaler: errors say what is wrong") {
 
 TEST_CASE("StandardScaler: state_dict round trip") {
     const tg::Tensor x = tg::randn({20, 3}, 5, tg::f64);
-    tg::nn::StandardScaler a;
+    tg::data::StandardScaler a;
     a.fit(x);
-    const tg::nn::StateDict state = a.state_dict();
+    const tg::StateDict state = a.state_dict();
     REQUIRE(state.size() == 2);
     CHECK(state.at("mean").shape() == tg::Shape{3});
-    tg::nn::StandardScaler b;
+    tg::data::StandardScaler b;
     b.load_state_dict(state);
     CHECK(b.fitted());
     const tg::Tensor probe = tg::randn({4, 3}, 6, tg::f64);
     CHECK(b.transform(probe).value<double>() == a.transform(probe).value<double>());
     // float32 state is taken too (as a checkpoint saved in float32 would hold it).
-    tg::nn::StandardScaler c;
+    tg::data::StandardScaler c;
     c.load_state_dict({{"mean", state.at("mean").to(tg::f32)}, {"scale", state.at("scale")}});
     CHECK(c.mean().dtype() == tg::f64);
 
-    tg::nn::StandardScaler d;
+    tg::data::StandardScaler d;
     CHECK_THROWS_TYPED(d.load_state_dict({{"mean", tg::zeros({3})}}), tg::ValueError,
                        Contains("no \"scale\""));
     CHECK_THROWS_TYPED(d.load_state_dict({{"mean", tg::zeros({3})}, {"scale", tg::ones({2})}}),
@@ -163,14 +163,14 @@ TEST_CASE("StandardScaler: state_dict round trip") {
 
 TEST_CASE("MinMaxScaler: columns to [low, high], constant ones to low") {
     const tg::Tensor x = tg::tensor({{1, 7, -2}, {3, 7, 0}, {2, 7, 6}}, tg::f64);
-    tg::nn::MinMaxScaler s;
+    tg::data::MinMaxScaler s;
     const tg::Tensor z = s.fit_transform(x);
     CHECK(z.value<double>() == xt::xarray<double>{{0, 0, 0}, {1, 0, 0.25}, {0.5, 0, 1}});
     CHECK(s.min().value<double>() == xt::xarray<double>{1, 7, -2});
     CHECK(s.range().value<double>() == xt::xarray<double>{2, 1, 8});
     CHECK(s.inverse_transform(z).value<double>() == x.value<double>());
 
-    tg::nn::MinMaxScaler sym(-1.0, 1.0);
+    tg::data::MinMaxScaler sym(-1.0, 1.0);
     const tg::Tensor x32 = tg::tensor({{0}, {5}, {10}});
     const tg::Tensor z32 = sym.fit_transform(x32);
     CHECK(z32.dtype() == tg::f32);
@@ -182,23 +182,23 @@ TEST_CASE("MinMaxScaler: columns to [low, high], constant ones to low") {
 }
 
 TEST_CASE("MinMaxScaler: errors and state round trip") {
-    CHECK_THROWS_TYPED(tg::nn::MinMaxScaler(1.0, 1.0), tg::ValueError, Contains("low < high"));
-    tg::nn::MinMaxScaler s(2.0, 4.0);
+    CHECK_THROWS_TYPED(tg::data::MinMaxScaler(1.0, 1.0), tg::ValueError, Contains("low < high"));
+    tg::data::MinMaxScaler s(2.0, 4.0);
     CHECK_THROWS_TYPED(s.transform(tg::zeros({1, 2})), tg::Error, Contains("call fit first"));
     s.fit(tg::tensor({{0, 1}, {4, 3}}));
     CHECK_THROWS_TYPED(s.transform(tg::zeros({1, 3})), tg::ShapeError,
                        Contains("has 3 columns but the scaler was fitted on 2 columns"));
 
-    const tg::nn::StateDict state = s.state_dict();
+    const tg::StateDict state = s.state_dict();
     CHECK(state.at("low").item() == 2.0);
     CHECK(state.at("high").item() == 4.0);
-    tg::nn::MinMaxScaler t;  // [0, 1] until the state says [2, 4]
+    tg::data::MinMaxScaler t;  // [0, 1] until the state says [2, 4]
     t.load_state_dict(state);
     const tg::Tensor probe = tg::tensor({{1, 2}, {3, 0}});
     CHECK(t.transform(probe).value<float>() == s.transform(probe).value<float>());
     CHECK(t.transform(probe).value<float>() == xt::xarray<float>{{2.5, 3}, {3.5, 1}});
 
-    tg::nn::StateDict bad = state;
+    tg::StateDict bad = state;
     bad["high"] = tg::scalar(1.0, tg::f64);
     CHECK_THROWS_TYPED(t.load_state_dict(bad), tg::ValueError, Contains("is not below"));
 }
@@ -206,17 +206,17 @@ TEST_CASE("MinMaxScaler: errors and state round trip") {
 // ---- one_hot -----------------------------------------------------------------------------
 
 TEST_CASE("one_hot: rows of zeros with a one at the label, in the labels' dtype") {
-    const tg::Tensor h = tg::nn::one_hot(tg::tensor({2.0, 0.0, 1.0, 2.0}), 3);
+    const tg::Tensor h = tg::data::one_hot(tg::tensor({2.0, 0.0, 1.0, 2.0}), 3);
     CHECK(h.dtype() == tg::f32);
     CHECK(h.value<float>() == xt::xarray<float>{{0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}});
-    const tg::Tensor col = tg::nn::one_hot(tg::tensor({{1}, {0}}, tg::f64), 2);
+    const tg::Tensor col = tg::data::one_hot(tg::tensor({{1}, {0}}, tg::f64), 2);
     CHECK(col.dtype() == tg::f64);
     CHECK(col.value<double>() == xt::xarray<double>{{0, 1}, {1, 0}});
-    CHECK(tg::nn::one_hot(tg::zeros({0}), 4).shape() == tg::Shape{0, 4});
+    CHECK(tg::data::one_hot(tg::zeros({0}), 4).shape() == tg::Shape{0, 4});
 }
 
 TEST_CASE("one_hot: labels outside 0 to num_classes - 1 name the row and the value") {
-    using tg::nn::one_hot;
+    using tg::data::one_hot;
     CHECK_THROWS_TYPED(one_hot(tg::tensor({0.0, 3.0}), 3), tg::ValueError,
                        Contains("row 1 is 3, not a class index in [0, 3)"));
     CHECK_THROWS_WITH(one_hot(tg::tensor({1.5}), 3), Contains("row 0 is 1.5"));

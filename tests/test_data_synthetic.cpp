@@ -3,7 +3,7 @@
 #include <cmath>
 #include <map>
 #include <numbers>
-#include <tapegrad/nn/synthetic.hpp>
+#include <tapegrad/data/synthetic.hpp>
 
 #include "check.hpp"
 
@@ -28,7 +28,7 @@ std::vector<std::size_t> counts(const tg::Tensor& y, std::size_t k) {
     return c;
 }
 
-bool same(const tg::nn::Dataset& a, const tg::nn::Dataset& b) {
+bool same(const tg::data::Dataset& a, const tg::data::Dataset& b) {
     return a.x.to_array<double>() == b.x.to_array<double>() &&
            a.y.to_array<double>() == b.y.to_array<double>();
 }
@@ -94,20 +94,20 @@ Ols least_squares(const tg::Tensor& x, const tg::Tensor& y) {
 // ---- make_blobs --------------------------------------------------------------------------
 
 TEST_CASE("make_blobs: shapes, balance, seed") {
-    const auto d = tg::nn::make_blobs(10, 3, 3, 0);
+    const auto d = tg::data::make_blobs(10, 3, 3, 0);
     CHECK(d.x.shape() == tg::Shape{10, 3});
     CHECK(d.y.shape() == tg::Shape{10});
     CHECK(d.x.dtype() == tg::f32);
     CHECK(counts(d.y, 3) == std::vector<std::size_t>{4, 3, 3, 0});  // 10 = 4 + 3 + 3
     CHECK(shuffled(d.y));
-    CHECK(same(d, tg::nn::make_blobs(10, 3, 3, 0)));
-    CHECK_FALSE(same(d, tg::nn::make_blobs(10, 3, 3, 1)));
-    CHECK(tg::nn::make_blobs(10, 3, 3, 0, 1.0, 5.0, tg::f64).x.dtype() == tg::f64);
+    CHECK(same(d, tg::data::make_blobs(10, 3, 3, 0)));
+    CHECK_FALSE(same(d, tg::data::make_blobs(10, 3, 3, 1)));
+    CHECK(tg::data::make_blobs(10, 3, 3, 0, 1.0, 5.0, tg::f64).x.dtype() == tg::f64);
 }
 
 TEST_CASE("make_blobs: small clusters around their centres, separable") {
     const double sd = 0.1;
-    const auto d = tg::nn::make_blobs(600, 4, 3, 42, sd, 5.0, tg::f64);
+    const auto d = tg::data::make_blobs(600, 4, 3, 42, sd, 5.0, tg::f64);
     CHECK(counts(d.y, 3) == std::vector<std::size_t>{200, 200, 200, 0});
     const auto x = d.x.value<double>();
     const auto y = d.y.value<double>();
@@ -137,18 +137,18 @@ TEST_CASE("make_blobs: small clusters around their centres, separable") {
 }
 
 TEST_CASE("make_blobs: bad arguments") {
-    CHECK_THROWS_TYPED(tg::nn::make_blobs(10, 0, 2, 0), tg::ValueError,
+    CHECK_THROWS_TYPED(tg::data::make_blobs(10, 0, 2, 0), tg::ValueError,
                        Contains("features must be at least 1"));
-    CHECK_THROWS_TYPED(tg::nn::make_blobs(10, 2, 0, 0), tg::ValueError,
+    CHECK_THROWS_TYPED(tg::data::make_blobs(10, 2, 0, 0), tg::ValueError,
                        Contains("classes must be at least 1"));
-    CHECK_THROWS_TYPED(tg::nn::make_blobs(10, 2, 2, 0, -1.0), tg::ValueError,
+    CHECK_THROWS_TYPED(tg::data::make_blobs(10, 2, 2, 0, -1.0), tg::ValueError,
                        Contains("cluster_std must be a finite number >= 0"));
 }
 
 // ---- make_moons --------------------------------------------------------------------------
 
 TEST_CASE("make_moons: without noise, points on scikit-learn's two half circles") {
-    const auto d = tg::nn::make_moons(201, 0.0, 3, tg::f64);
+    const auto d = tg::data::make_moons(201, 0.0, 3, tg::f64);
     REQUIRE(d.x.shape() == tg::Shape{201, 2});
     CHECK(counts(d.y, 2) == std::vector<std::size_t>{100, 101, 0});  // n / 2 outer, rest inner
     CHECK(shuffled(d.y));
@@ -172,25 +172,25 @@ TEST_CASE("make_moons: without noise, points on scikit-learn's two half circles"
 
 TEST_CASE("make_moons: noise, seed, arguments") {
     const double noise = 0.1;
-    const auto d = tg::nn::make_moons(400, noise, 7, tg::f64);
-    const auto clean = tg::nn::make_moons(400, 0.0, 7, tg::f64);
+    const auto d = tg::data::make_moons(400, noise, 7, tg::f64);
+    const auto clean = tg::data::make_moons(400, 0.0, 7, tg::f64);
     // Same seed: the same shuffle, so the rows differ by the noise alone, of std 0.1.
     CHECK(d.y.value<double>() == clean.y.value<double>());
     const auto diff = d.x.value<double>() - clean.x.value<double>();
     double ss = 0.0;
     for (double v : diff) ss += v * v;
     CHECK(std::sqrt(ss / 800.0) == Approx(noise).epsilon(0.1));  // 800 values: ±10% is 4 SE
-    CHECK(same(d, tg::nn::make_moons(400, noise, 7, tg::f64)));
-    CHECK_FALSE(same(d, tg::nn::make_moons(400, noise, 8, tg::f64)));
-    CHECK(tg::nn::make_moons(400, noise, 7).x.dtype() == tg::f32);
-    CHECK_THROWS_TYPED(tg::nn::make_moons(10, -0.1, 0), tg::ValueError,
+    CHECK(same(d, tg::data::make_moons(400, noise, 7, tg::f64)));
+    CHECK_FALSE(same(d, tg::data::make_moons(400, noise, 8, tg::f64)));
+    CHECK(tg::data::make_moons(400, noise, 7).x.dtype() == tg::f32);
+    CHECK_THROWS_TYPED(tg::data::make_moons(10, -0.1, 0), tg::ValueError,
                        Contains("noise must be a finite number >= 0"));
 }
 
 // ---- make_spirals ------------------------------------------------------------------------
 
 TEST_CASE("make_spirals: arms at radius (i + 1) / m, angle 2π (k / classes + r)") {
-    const auto d = tg::nn::make_spirals(300, 3, 0.0, 11, tg::f64);
+    const auto d = tg::data::make_spirals(300, 3, 0.0, 11, tg::f64);
     REQUIRE(d.x.shape() == tg::Shape{300, 2});
     CHECK(counts(d.y, 3) == std::vector<std::size_t>{100, 100, 100, 0});
     CHECK(shuffled(d.y));
@@ -211,12 +211,12 @@ TEST_CASE("make_spirals: arms at radius (i + 1) / m, angle 2π (k / classes + r)
     CHECK(radii.begin()->first == 1.0);
     CHECK(radii.rbegin()->first == 100.0);
 
-    const auto noisy = tg::nn::make_spirals(300, 3, 0.05, 11);
-    CHECK(same(noisy, tg::nn::make_spirals(300, 3, 0.05, 11)));
-    CHECK_FALSE(same(noisy, tg::nn::make_spirals(300, 3, 0.05, 12)));
-    CHECK(counts(tg::nn::make_spirals(7, 2, 0.1, 0).y, 2) == std::vector<std::size_t>{4, 3, 0});
-    CHECK_THROWS_AS(tg::nn::make_spirals(10, 0, 0.1, 0), tg::ValueError);
-    CHECK_THROWS_AS(tg::nn::make_spirals(10, 2, NAN, 0), tg::ValueError);
+    const auto noisy = tg::data::make_spirals(300, 3, 0.05, 11);
+    CHECK(same(noisy, tg::data::make_spirals(300, 3, 0.05, 11)));
+    CHECK_FALSE(same(noisy, tg::data::make_spirals(300, 3, 0.05, 12)));
+    CHECK(counts(tg::data::make_spirals(7, 2, 0.1, 0).y, 2) == std::vector<std::size_t>{4, 3, 0});
+    CHECK_THROWS_AS(tg::data::make_spirals(10, 0, 0.1, 0), tg::ValueError);
+    CHECK_THROWS_AS(tg::data::make_spirals(10, 2, NAN, 0), tg::ValueError);
 }
 
 // ---- make_regression ---------------------------------------------------------------------
@@ -224,7 +224,7 @@ TEST_CASE("make_spirals: arms at radius (i + 1) / m, angle 2π (k / classes + r)
 TEST_CASE("make_regression: least squares recovers coef and intercept within the noise") {
     const std::size_t n = 2000, f = 4;
     const double noise = 0.5, b = 3.0;
-    const auto r = tg::nn::make_regression(n, f, noise, 21, b, tg::f64);
+    const auto r = tg::data::make_regression(n, f, noise, 21, b, tg::f64);
     REQUIRE(r.data.x.shape() == tg::Shape{n, f});
     REQUIRE(r.data.y.shape() == tg::Shape{n});
     REQUIRE(r.coef.shape() == tg::Shape{f});
@@ -246,7 +246,7 @@ TEST_CASE("make_regression: least squares recovers coef and intercept within the
 
     // Without noise the fit is exact up to rounding; float32 x as stored gives y too.
     for (const tg::Dtype dtype : {tg::f64, tg::f32}) {
-        const auto exact = tg::nn::make_regression(50, 3, 0.0, 5, -1.5, dtype);
+        const auto exact = tg::data::make_regression(50, 3, 0.0, 5, -1.5, dtype);
         const Ols e = least_squares(exact.data.x, exact.data.y);
         const double tol = dtype == tg::f64 ? 1e-9 : 1e-3;  // float32 y: ~1e-5 relative
         for (std::size_t j = 0; j < 3; ++j)
@@ -256,11 +256,11 @@ TEST_CASE("make_regression: least squares recovers coef and intercept within the
 }
 
 TEST_CASE("make_regression: seed and arguments") {
-    const auto a = tg::nn::make_regression(30, 2, 1.0, 4);
+    const auto a = tg::data::make_regression(30, 2, 1.0, 4);
     CHECK(a.data.x.dtype() == tg::f32);
-    CHECK(same(a.data, tg::nn::make_regression(30, 2, 1.0, 4).data));
-    CHECK_FALSE(same(a.data, tg::nn::make_regression(30, 2, 1.0, 5).data));
-    CHECK_THROWS_TYPED(tg::nn::make_regression(30, 0, 1.0, 4), tg::ValueError,
+    CHECK(same(a.data, tg::data::make_regression(30, 2, 1.0, 4).data));
+    CHECK_FALSE(same(a.data, tg::data::make_regression(30, 2, 1.0, 5).data));
+    CHECK_THROWS_TYPED(tg::data::make_regression(30, 0, 1.0, 4), tg::ValueError,
                        Contains("features must be at least 1"));
-    CHECK_THROWS_AS(tg::nn::make_regression(30, 2, -1.0, 4), tg::ValueError);
+    CHECK_THROWS_AS(tg::data::make_regression(30, 2, -1.0, 4), tg::ValueError);
 }

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <string>
 #include <tapegrad/autodiff/error.hpp>
-#include <tapegrad/nn/plot.hpp>
+#include <tapegrad/charts/plot.hpp>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -325,7 +325,7 @@ TEST_CASE("example exam_scores: scaling, learning-rate ladder, recovered coeffic
         x.push_back({r[0], r[1], r[2]});
         y.push_back(r[3]);
     }
-    // Standardised copies (population std), as nn::StandardScaler.
+    // Standardised copies (population std), as data::StandardScaler.
     double mean[3] = {0, 0, 0}, sd[3] = {0, 0, 0};
     for (const auto& r : x)
         for (int j = 0; j < 3; ++j) mean[j] += r[j] / x.size();
@@ -456,25 +456,25 @@ TEST_CASE("LinePlot::markers: dots at the points, with or without the line") {
         for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
         return n;
     };
-    tapegrad::nn::LinePlot plain;
+    tapegrad::charts::LinePlot plain;
     plain.add("a", {0, 1, 2}, {0, 1, 4});
     const std::string without = plain.svg();
     CHECK(count(without, "<circle") == 0);
     CHECK(count(without, "<polyline") == 1);
 
-    tapegrad::nn::LinePlot dotted;
+    tapegrad::charts::LinePlot dotted;
     dotted.add("a", {0, 1, 2}, {0, 1, 4}).markers();
     const std::string with = dotted.svg();
     CHECK(count(with, "<circle") == 3 + 1);  // three points and the legend's dot
     CHECK(count(with, "<polyline") == 1);
 
-    tapegrad::nn::LinePlot scatter;
+    tapegrad::charts::LinePlot scatter;
     scatter.add("a", {0, 1, 2}, {0, 1, 4}).markers(false);
     const std::string dots = scatter.svg();
     CHECK(count(dots, "<circle") == 3 + 1);
     CHECK(count(dots, "<polyline") == 0);
     CHECK(count(dots, "<line x1") == count(without, "<line x1") - 1);  // no legend line
 
-    tapegrad::nn::LinePlot empty;
+    tapegrad::charts::LinePlot empty;
     CHECK_THROWS_AS(empty.markers(), tapegrad::ValueError);
 }

@@ -1,6 +1,6 @@
 // Runs the worked examples on data (mlp_digits, a reduced logistic_2m, fashion_mnist for one
 // epoch), each in a scratch directory where its files land, and checks what they print against
-// numbers computed here: the digits split redone with nn::split, the true logistic rule redrawn
+// numbers computed here: the digits split redone with data::split, the true logistic rule redrawn
 // from its seed, the saved Fashion-MNIST weights evaluated again.
 #include <unistd.h>
 
@@ -14,10 +14,12 @@
 #include <sstream>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <vector>
 
 namespace tg = tapegrad;
+namespace data = tapegrad::data;
 namespace nn = tapegrad::nn;
 namespace fs = std::filesystem;
 
@@ -78,9 +80,9 @@ TEST_CASE("mlp_digits: test accuracy and confusion matrix agree with a split red
     REQUIRE(run.status == 0);
 
     // The split the example describes (stratified, validation 0.2, test 0.2, seed 0), redone.
-    const auto csv = nn::read_csv(TAPEGRAD_EXAMPLES_DATA "/digits.csv", "target");
-    const nn::Split parts =
-        nn::split(csv.data, {.validation = 0.2, .test = 0.2, .seed = 0, .stratify = true});
+    const auto csv = data::read_csv(TAPEGRAD_EXAMPLES_DATA "/digits.csv", "target");
+    const data::Split parts =
+        data::split(csv.data, {.validation = 0.2, .test = 0.2, .seed = 0, .stratify = true});
     std::vector<std::size_t> class_count(10, 0);
     for (float v : parts.test.y.value<float>()) ++class_count.at(static_cast<std::size_t>(v));
 
@@ -187,7 +189,7 @@ TEST_CASE("fashion_mnist 1: one epoch passes 0.8 and saves weights that score wh
     nn::Sequential model{nn::Linear(784, 256), nn::ReLU(), nn::Linear(256, 128), nn::ReLU(),
                          nn::Linear(128, 10)};
     nn::load(model, run.dir / "fashion_mnist.npz");
-    const nn::Dataset test = nn::load_fashion_mnist(false);
+    const data::Dataset test = data::load_fashion_mnist(false);
     tg::Tensor scores;
     {
         tg::NoGrad no_grad;

@@ -2,18 +2,20 @@
 // that does not fit the model says precisely what does not, without changing the model.
 #include <filesystem>
 #include <fstream>
+#include <tapegrad/formats/npz.hpp>
 #include <tapegrad/nn/nn.hpp>
 
 #include "check.hpp"
 
 namespace nn = tg::nn;
+namespace formats = tg::formats;
 namespace fs = std::filesystem;
 
 namespace {
 
 nn::Sequential make_model(std::uint64_t seed) {
-    return nn::Sequential{nn::Linear(3, 8, {.seed = seed}), nn::ReLU(),
-                          nn::LayerNorm(8), nn::Linear(8, 2, {.seed = seed + 1})};
+    return nn::Sequential{nn::Linear(3, 8, {.seed = seed}), nn::ReLU(), nn::LayerNorm(8),
+                          nn::Linear(8, 2, {.seed = seed + 1})};
 }
 
 fs::path scratch(const std::string& name) {
@@ -34,7 +36,7 @@ TEST_CASE("save then load into a fresh model gives identical outputs") {
     nn::load(b, path);
     // Bit for bit: the same float32 values went through the file.
     CHECK(a(x).value<float>() == b(x).value<float>());
-    const auto loaded = nn::load_npz(path);
+    const auto loaded = formats::load_npz(path);
     CHECK(loaded.size() == 6);  // two Linear (weight, bias) and LayerNorm (weight, bias)
     CHECK(loaded.count("2.weight") == 1);
 }

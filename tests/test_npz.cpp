@@ -12,7 +12,7 @@
 #include <iterator>
 #include <limits>
 #include <set>
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/formats/npz.hpp>
 
 #include "check.hpp"
 
@@ -157,7 +157,7 @@ bool identical(const tg::Tensor& a, const tg::Tensor& b) {
 
 // `key` is in `d` with this dtype, shape and exactly these values (bit for bit).
 template <class T>
-void check_array(const tg::nn::StateDict& d, const std::string& key, const tg::Shape& shape,
+void check_array(const tg::StateDict& d, const std::string& key, const tg::Shape& shape,
                  const std::vector<T>& values) {
     INFO("array '" << key << "'");
     const auto it = d.find(key);
@@ -170,7 +170,7 @@ void check_array(const tg::nn::StateDict& d, const std::string& key, const tg::S
 // The message of the IoError that load_npz(path) must throw.
 std::string load_error(const fs::path& path) {
     try {
-        tg::nn::load_npz(path);
+        tg::formats::load_npz(path);
     } catch (const tg::IoError& e) {
         return e.what();
     }
@@ -181,7 +181,7 @@ std::string load_error(const fs::path& path) {
 // True when load_npz(path) loads or throws an IoError (any other exception fails the test).
 bool loads(const fs::path& path) {
     try {
-        tg::nn::load_npz(path);
+        tg::formats::load_npz(path);
         return true;
     } catch (const tg::IoError&) {
         return false;
@@ -189,7 +189,7 @@ bool loads(const fs::path& path) {
 }
 
 // The file npz_numpy_check.py expects; it holds the same values.
-tg::nn::StateDict numpy_sample() {
+tg::StateDict numpy_sample() {
     std::vector<float> weight(12), rank4(4);
     std::vector<double> cube(24);
     for (int i = 0; i < 12; ++i) weight[i] = static_cast<float>(i * 0.25 - 1);
@@ -214,7 +214,7 @@ tg::nn::StateDict numpy_sample() {
 // and 256 bytes of data.
 std::string one_entry_archive(const TempDir& dir) {
     const fs::path p = dir / "one.npz";
-    tg::nn::save_npz(p, {{"fc1.weight", tg::randn({8, 8}, 5, tg::f32)}});
+    tg::formats::save_npz(p, {{"fc1.weight", tg::randn({8, 8}, 5, tg::f32)}});
     return read_bytes(p);
 }
 
@@ -223,7 +223,7 @@ std::string one_entry_archive(const TempDir& dir) {
 TEST_CASE("save_npz and load_npz round-trip float32 and float64 of rank 0 to 4 bit for bit") {
     const std::vector<tg::Shape> shapes = {{},  {5},    {3, 4},    {2, 3, 4},   {2, 1, 3, 2},
                                            {0}, {3, 0}, {2, 0, 4}, {1, 1, 1, 0}};
-    tg::nn::StateDict saved;
+    tg::StateDict saved;
     std::uint64_t seed = 1;
     for (const auto dtype : {tg::f32, tg::f64}) {
         for (const auto& s : shapes) {
@@ -237,8 +237,8 @@ TEST_CASE("save_npz and load_npz round-trip float32 and float64 of rank 0 to 4 b
         {3}, {-0.0f, std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::max()});
 
     TempDir dir;
-    tg::nn::save_npz(dir / "model.npz", saved);
-    const tg::nn::StateDict loaded = tg::nn::load_npz(dir / "model.npz");
+    tg::formats::save_npz(dir / "model.npz", saved);
+    const tg::StateDict loaded = tg::formats::load_npz(dir / "model.npz");
     REQUIRE(loaded.size() == saved.size());
     for (const auto& [name, t] : saved) {
         INFO("tensor " << name);
@@ -250,16 +250,16 @@ TEST_CASE("save_npz and load_npz round-trip float32 and float64 of rank 0 to 4 b
 
 TEST_CASE("save_npz and load_npz round-trip an empty state dict") {
     TempDir dir;
-    tg::nn::save_npz(dir / "empty.npz", {});
+    tg::formats::save_npz(dir / "empty.npz", {});
     CHECK(read_bytes(dir / "empty.npz").size() == 22);  // just the end record
-    CHECK(tg::nn::load_npz(dir / "empty.npz").empty());
+    CHECK(tg::formats::load_npz(dir / "empty.npz").empty());
 }
 
 TEST_CASE("save_npz writes stored entries with NumPy's npy header and a correct CRC") {
     TempDir dir;
-    tg::nn::save_npz(dir / "h.npz", {{"a", tg::zeros({3, 4}, tg::f32)},
-                                     {"b", tg::zeros({5}, tg::f64)},
-                                     {"c", tg::scalar(1.0, tg::f64)}});
+    tg::formats::save_npz(dir / "h.npz", {{"a", tg::zeros({3, 4}, tg::f32)},
+                                          {"b", tg::zeros({5}, tg::f64)},
+                                          {"c", tg::scalar(1.0, tg::f64)}});
     const std::string zip = read_bytes(dir / "h.npz");
     const std::vector<std::pair<std::string, std::string>> dicts = {
         {"a.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }"},
@@ -289,7 +289,7 @@ TEST_CASE("save_npz writes stored entries with NumPy's npy header and a correct 
 
 TEST_CASE("load_npz reads what np.savez wrote, converting to float32 or float64") {
     // Values as in tests/data/make_npz_fixtures.py.
-    const tg::nn::StateDict d = tg::nn::load_npz(kData / "numpy_savez.npz");
+    const tg::StateDict d = tg::formats::load_npz(kData / "numpy_savez.npz");
     CHECK(d.size() == 12);
     check_array<float>(d, "w32", {2, 3}, {0.5f, -1.25f, 3.0f, 0.1f, -0.0f, 1e30f});
     check_array<double>(d, "w64", {4}, {0.1, -2.5, 1e-300, 3.141592653589793});
@@ -307,7 +307,7 @@ TEST_CASE("load_npz reads what np.savez wrote, converting to float32 or float64"
 }
 
 TEST_CASE("load_npz reads what np.savez_compressed wrote (deflate)") {
-    const tg::nn::StateDict d = tg::nn::load_npz(kData / "numpy_savez_compressed.npz");
+    const tg::StateDict d = tg::formats::load_npz(kData / "numpy_savez_compressed.npz");
     CHECK(d.size() == 7);
     check_array<float>(d, "w32", {2, 3}, {0.5f, -1.25f, 3.0f, 0.1f, -0.0f, 1e30f});
     check_array<double>(d, "i64", {3}, {-7.0, 0.0, 1099511627779.0});
@@ -320,17 +320,17 @@ TEST_CASE("load_npz reads what np.savez_compressed wrote (deflate)") {
 
 TEST_CASE("load_npz reads ZIP64 fields, npy versions 2.0 and 3.0, comments, data descriptors") {
     // Every size and offset only in ZIP64 fields, and a ZIP64 end record.
-    const tg::nn::StateDict z = tg::nn::load_npz(kData / "zip64.npz");
+    const tg::StateDict z = tg::formats::load_npz(kData / "zip64.npz");
     CHECK(z.size() == 2);
     check_array<double>(z, "a", {3}, {1, 2, 3});
     check_array<double>(z, "b", {1, 2}, {4, 5});
     // An archive comment after the end record; npy headers with 4-byte lengths.
-    const tg::nn::StateDict v = tg::nn::load_npz(kData / "npy_versions.npz");
+    const tg::StateDict v = tg::formats::load_npz(kData / "npy_versions.npz");
     CHECK(v.size() == 2);
     check_array<double>(v, "v2", {2}, {2.0, 0.25});
     check_array<double>(v, "v3", {2}, {3.0, 0.25});
     // Written to a stream: sizes after the data, none in the local header.
-    const tg::nn::StateDict s = tg::nn::load_npz(kData / "streamed.npz");
+    const tg::StateDict s = tg::formats::load_npz(kData / "streamed.npz");
     CHECK(s.size() == 1);
     check_array<float>(s, "s", {2}, {7.0f, 8.0f});
 }
@@ -442,7 +442,7 @@ TEST_CASE("load_npz rejects bad npy headers and dtypes it cannot represent, nami
 
     // The archive itself is fine: the good entry alone loads.
     write_bytes(dir / "fine.npz", make_zip({{"good.npy", npy(dict("'<f4'", "(2, 3)"), f4)}}));
-    check_array<float>(tg::nn::load_npz(dir / "fine.npz"), "good", {2, 3}, {1, 2, 3, 4, 5, 6});
+    check_array<float>(tg::formats::load_npz(dir / "fine.npz"), "good", {2, 3}, {1, 2, 3, 4, 5, 6});
 
     CHECK_THAT(error_for("not an array"), Contains(where + " is not an .npy array"));
     CHECK_THAT(error_for(npy(dict("'<f4'", "(2, 3)"), f4, 4)),
@@ -501,8 +501,8 @@ TEST_CASE("load_npz rejects what it does not support or cannot map to names") {
 
 TEST_CASE("load_npz throws IoError for every prefix and every flipped byte of an archive") {
     TempDir dir;
-    tg::nn::save_npz(dir / "src.npz",
-                     {{"w", tg::randn({3, 2}, 9, tg::f32)}, {"b", tg::randn({2}, 10, tg::f64)}});
+    tg::formats::save_npz(dir / "src.npz", {{"w", tg::randn({3, 2}, 9, tg::f32)},
+                                            {"b", tg::randn({2}, 10, tg::f64)}});
     const fs::path p = dir / "case.npz";
     for (const std::string& zip :
          {read_bytes(dir / "src.npz"), read_bytes(kData / "numpy_savez_compressed.npz"),
@@ -528,10 +528,10 @@ TEST_CASE("load_npz throws IoError for every prefix and every flipped byte of an
 TEST_CASE("save_npz replaces an existing file and keeps its permissions") {
     TempDir dir;
     const fs::path p = dir / "model.npz";
-    tg::nn::save_npz(p, {{"old", tg::zeros({2})}});
+    tg::formats::save_npz(p, {{"old", tg::zeros({2})}});
     fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
-    tg::nn::save_npz(p, {{"new", tg::ones({3})}});
-    const tg::nn::StateDict d = tg::nn::load_npz(p);
+    tg::formats::save_npz(p, {{"new", tg::ones({3})}});
+    const tg::StateDict d = tg::formats::load_npz(p);
     CHECK(d.size() == 1);
     check_array<float>(d, "new", {3}, {1, 1, 1});
     CHECK(fs::status(p).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
@@ -566,13 +566,13 @@ class FileSizeLimit {
 TEST_CASE("a save_npz that fails midway leaves the old file and no temporary") {
     TempDir dir;
     const fs::path p = dir / "model.npz";
-    tg::nn::save_npz(p, {{"old", tg::arange(10.0)}});
+    tg::formats::save_npz(p, {{"old", tg::arange(10.0)}});
     const std::string before = read_bytes(p);
     std::string message;
     {
         FileSizeLimit limit(4096);
         try {
-            tg::nn::save_npz(p, {{"big", tg::zeros({100, 100}, tg::f64)}});  // 80 kB
+            tg::formats::save_npz(p, {{"big", tg::zeros({100, 100}, tg::f64)}});  // 80 kB
         } catch (const tg::IoError& e) {
             message = e.what();
         }
@@ -587,7 +587,7 @@ TEST_CASE("a save_npz whose rename fails leaves the target and no temporary") {
     const fs::path p = dir / "model.npz";  // a directory: a file cannot be renamed over it
     fs::create_directory(p);
     write_bytes(p / "keep.txt", "keep");
-    CHECK_THROWS_WITH(tg::nn::save_npz(p, {{"w", tg::ones({2})}}),
+    CHECK_THROWS_WITH(tg::formats::save_npz(p, {{"w", tg::ones({2})}}),
                       Contains(p.string() + ": cannot save: cannot rename the temporary file"));
     CHECK(read_bytes(p / "keep.txt") == "keep");
     CHECK(dir.names() == std::set<std::string>{"model.npz"});
@@ -596,15 +596,15 @@ TEST_CASE("a save_npz whose rename fails leaves the target and no temporary") {
 TEST_CASE("save_npz names the file when it cannot write it, before touching anything") {
     TempDir dir;
     const fs::path nowhere = dir / "no_such_dir" / "model.npz";
-    CHECK_THROWS_WITH(tg::nn::save_npz(nowhere, {{"w", tg::ones({2})}}),
+    CHECK_THROWS_WITH(tg::formats::save_npz(nowhere, {{"w", tg::ones({2})}}),
                       Contains(nowhere.string() + ": cannot save: cannot create the temporary "
                                                   "file") &&
                           Contains("No such file or directory"));
 
     const fs::path p = dir / "model.npz";
-    tg::nn::save_npz(p, {{"old", tg::ones({2})}});
+    tg::formats::save_npz(p, {{"old", tg::ones({2})}});
     const std::string before = read_bytes(p);
-    CHECK_THROWS_WITH(tg::nn::save_npz(p, {{"a", tg::ones({2})}, {"b", tg::Tensor()}}),
+    CHECK_THROWS_WITH(tg::formats::save_npz(p, {{"a", tg::ones({2})}, {"b", tg::Tensor()}}),
                       Contains(p.string() + ": cannot save 'b': undefined tensor"));
     CHECK(read_bytes(p) == before);
     CHECK(dir.names() == std::set<std::string>{"model.npz"});
@@ -615,9 +615,9 @@ TEST_CASE("save_npz names the file when it cannot write it, before touching anyt
 TEST_CASE("save_npz writes a sample for npz_numpy_check.py", "[.numpy]") {
     const char* path = std::getenv("TAPEGRAD_NPZ_SAMPLE");
     REQUIRE(path != nullptr);
-    const tg::nn::StateDict sample = numpy_sample();
-    tg::nn::save_npz(path, sample);
-    const tg::nn::StateDict back = tg::nn::load_npz(path);
+    const tg::StateDict sample = numpy_sample();
+    tg::formats::save_npz(path, sample);
+    const tg::StateDict back = tg::formats::load_npz(path);
     REQUIRE(back.size() == sample.size());
     for (const auto& [name, t] : sample) CHECK(identical(back.at(name), t));
 }

@@ -184,7 +184,7 @@ void check_resume(typename Opt::Options o0, typename Opt::Options o1) {
     Opt opt({run.W}, o0);
     opt.add_param_group({run.b}, o1);
     for (int s = 0; s < 5; ++s) run.step(opt);
-    const optim::StateDict saved = opt.state_dict();
+    const tg::StateDict saved = opt.state_dict();
     const tg::Tensor W5 = run.W.detach(), b5 = run.b.detach();
     for (int s = 0; s < 5; ++s) run.step(opt);
 

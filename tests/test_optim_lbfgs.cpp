@@ -2,7 +2,7 @@
 // 1.13, float64) with and without the strong-Wolfe line search, exact resumption from a
 // state_dict (also through an .npz file), float32 parameters, and the closure requirement.
 #include <filesystem>
-#include <tapegrad/nn/npz.hpp>
+#include <tapegrad/formats/npz.hpp>
 #include <tapegrad/optim/lbfgs.hpp>
 
 #include "check.hpp"
@@ -195,7 +195,7 @@ TEST_CASE("LBFGS resumed from its state_dict continues bit for bit") {
     for (int i = 0; i < 6; ++i) losses_whole.push_back(opt_whole.step(closure_whole));
 
     Problem first = rosenbrock(-1.5, 2.0, dtype);
-    tg::optim::StateDict saved;
+    tg::StateDict saved;
     {
         LBFGS opt(first.params, o);
         auto closure = closure_for(opt, first);
@@ -205,8 +205,8 @@ TEST_CASE("LBFGS resumed from its state_dict continues bit for bit") {
     REQUIRE(saved.count("lbfgs.old_dirs") == 1);
     if (through_file) {
         const auto path = std::filesystem::temp_directory_path() / "tapegrad_test_lbfgs.npz";
-        tg::nn::save_npz(path, saved);
-        saved = tg::nn::load_npz(path);
+        tg::formats::save_npz(path, saved);
+        saved = tg::formats::load_npz(path);
         std::filesystem::remove(path);
     }
 

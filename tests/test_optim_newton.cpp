@@ -2,7 +2,7 @@
 // Hessian itself (quadratic, Rosenbrock, a model with two parameter tensors), one-step
 // convergence on a convex quadratic, damping, the Levenberg fallback on an indefinite Hessian,
 // Rosenbrock, logistic regression (the texts' data set among them), float32, and its errors.
-#include <tapegrad/nn/readers.hpp>
+#include <tapegrad/data/readers.hpp>
 #include <tapegrad/optim/newton.hpp>
 
 #include "check.hpp"
@@ -260,8 +260,8 @@ TEST_CASE("Newton with the exact Hessian fits the texts' logistic regression in 
     // make_classification_400 (the logistic regression walkthrough's data), the raw features
     // and a bias, mean binary cross-entropy over all 400 rows, from zero weights.
     const auto csv =
-        tg::nn::read_csv(TAPEGRAD_TEST_DATA "/../../examples/data/make_classification_400.csv", "y",
-                         {.dtype = tg::f64});
+        tg::data::read_csv(TAPEGRAD_TEST_DATA "/../../examples/data/make_classification_400.csv",
+                           "y", {.dtype = tg::f64});
     const tg::Tensor X = csv.data.x, y = tg::reshape(csv.data.y, {csv.data.y.numel(), 1});
     tg::Tensor w = tg::zeros({2, 1}, tg::f64).requires_grad_();
     tg::Tensor b = tg::zeros({1}, tg::f64).requires_grad_();

@@ -251,7 +251,7 @@ TEST_CASE("schedules resume from state_dict with the optimizer's") {
     };
     tg::Tensor w = tg::zeros({1}, tg::f64).requires_grad_();
     optim::Adam opt({w}, {.lr = 0.01});
-    optim::StateDict saved_sched, saved_opt;
+    tg::StateDict saved_sched, saved_opt;
     std::vector<double> after;
     make(opt, [&](optim::SequentialLR& s) {
         for (int e = 0; e < 7; ++e) s.step();

@@ -376,7 +376,7 @@ TEST_CASE("SGD state_dict resumes bit for bit") {
     optim::SGD opt({run.W}, o0);
     opt.add_param_group({run.b}, o1);
     for (int s = 0; s < 5; ++s) run.step(opt);
-    const optim::StateDict saved = opt.state_dict();
+    const tg::StateDict saved = opt.state_dict();
     const tg::Tensor W5 = run.W.detach(), b5 = run.b.detach();
     for (int s = 0; s < 5; ++s) run.step(opt);
 
@@ -398,7 +398,7 @@ TEST_CASE("SGD load_state_dict rejects a state that does not fit, changing nothi
     LeastSquares p;
     optim::SGD opt({p.W, p.b}, {.lr = 0.1, .momentum = 0.9});
     p.step(opt);
-    optim::StateDict d = opt.state_dict();
+    tg::StateDict d = opt.state_dict();
     d.erase("param_groups.0.momentum");
     optim::SGD other({p.W, p.b}, {.lr = 0.3});
     try {

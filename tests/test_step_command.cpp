@@ -8,6 +8,8 @@
 #include <functional>
 #include <sstream>
 
+#include <tapegrad/cli/graphviz.hpp>
+
 #include "check.hpp"
 #include "step_command.hpp"
 #include "walkthroughs.hpp"
@@ -251,7 +253,7 @@ TEST_CASE("step --dot writes the graph of the network, and an SVG when Graphviz 
     for (const char* name :
          {"<b>W1</b>", "<b>b1</b>", "<b>z1</b>", "<b>h</b>", "<b>out</b>", "<b>loss</b>"})
         CHECK_THAT(dot.str(), Contains(name));
-    if (tg::find_graphviz_dot().empty()) {
+    if (tg::cli::find_graphviz_dot().empty()) {
         CHECK_THAT(s, Contains("apt-get install graphviz"));
     } else {
         CHECK_THAT(s, Contains("mlp.svg"));

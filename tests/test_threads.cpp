@@ -2,6 +2,7 @@
 // after the other: each thread has its own tape, its own default random generator
 // (tapegrad::default_generator is per thread) and its own tensor pool, and share nothing.
 #include <cmath>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 #include <thread>
@@ -10,11 +11,12 @@
 #include "check.hpp"
 
 namespace nn = tapegrad::nn;
+namespace data = tapegrad::data;
 namespace optim = tapegrad::optim;
 
 namespace {
 
-bool same(const nn::StateDict& a, const nn::StateDict& b) {
+bool same(const tg::StateDict& a, const tg::StateDict& b) {
     if (a.size() != b.size()) return false;
     for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
         if (ia->first != ib->first || ia->second.dtype() != ib->second.dtype()) return false;
@@ -28,7 +30,7 @@ bool same(const nn::StateDict& a, const nn::StateDict& b) {
 }
 
 struct Outcome {
-    nn::StateDict weights;
+    tg::StateDict weights;
     std::vector<double> losses;
 };
 
@@ -45,7 +47,7 @@ Outcome train_classifier() {
     }
     nn::Sequential model(nn::Linear(4, 16), nn::ReLU(), nn::Dropout(0.2), nn::Linear(16, 3));
     optim::Adam opt(model.parameters(), {.lr = 0.01});
-    nn::DataLoader loader({x, y}, {.batch_size = 16, .seed = 1});
+    data::DataLoader loader({x, y}, {.batch_size = 16, .seed = 1});
     const optim::LossFn loss = [](const tg::Tensor& out, const tg::Tensor& target) {
         return nn::cross_entropy(out, target);
     };
@@ -66,7 +68,7 @@ Outcome train_regression() {
     nn::Sequential model(nn::Linear(3, 24, {.seed = 5, .dtype = tg::f64}), nn::Tanh(),
                          nn::Linear(24, 1, {.seed = 6, .dtype = tg::f64}));
     optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9, .nesterov = true});
-    nn::DataLoader loader({x, y}, {.batch_size = 10, .seed = 2});
+    data::DataLoader loader({x, y}, {.batch_size = 10, .seed = 2});
     const optim::LossFn loss = [](const tg::Tensor& out, const tg::Tensor& target) {
         return nn::mse_loss(out, target);
     };

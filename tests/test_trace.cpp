@@ -9,6 +9,8 @@
 #include <sstream>
 #include <tapegrad/autodiff/op.hpp>
 #include <tapegrad/autodiff/trace.hpp>
+#include <tapegrad/cli/graphviz.hpp>
+#include <tapegrad/cli/stepper_terminal.hpp>
 #include <tapegrad/nn/loss.hpp>
 
 #include "check.hpp"
@@ -269,7 +271,7 @@ TEST_CASE("the stepper walks forward and back, prints tensors, and never crashes
 
     std::istringstream in("n\nn\np\nprint d\nfoo\nd\n\x1b[C\n\x1b[A\ne\nn\nb\np\nh\nprint\nq\nn\n");
     std::ostringstream out;
-    stepper.interact(in, out);
+    tg::cli::interact(stepper, in, out);
     const std::string s = out.str();
     INFO(s);
     CHECK_THAT(s, Contains("step 1/5 > "));
@@ -288,7 +290,7 @@ TEST_CASE("the stepper walks forward and back, prints tensors, and never crashes
 
     std::istringstream eof("n\n");  // the end of input quits too
     std::ostringstream out2;
-    stepper.interact(eof, out2);
+    tg::cli::interact(stepper, eof, out2);
     CHECK(out2.str().substr(out2.str().size() - 12) == "step 2/5 > \n");
 }
 
@@ -298,7 +300,7 @@ TEST_CASE("the stepper says what is missing instead of failing silently") {
     CHECK_THROWS_WITH(stepper.transcript(), Contains("tape.set_observer(&stepper)"));
     std::istringstream in("n\n");
     std::ostringstream out;
-    stepper.interact(in, out);
+    tg::cli::interact(stepper, in, out);
     CHECK_THAT(out.str(), Contains("no backward pass was recorded"));
     auto w = tg::scalar(1.0, tg::f64).requires_grad_();
     tg::Tape tape;
@@ -351,12 +353,12 @@ TEST_CASE("the DOT graph holds every tensor and op, and Graphviz renders it") {
 
     const auto path = scratch_dir() / "graph.dot";
     std::filesystem::remove(scratch_dir() / "graph.svg");
-    const auto files = tg::write_graph(dot, path);
+    const auto files = tg::cli::write_graph(dot, path);
     std::ifstream f(path);
     std::stringstream back;
     back << f.rdbuf();
     CHECK(back.str() == dot);
-    if (tg::find_graphviz_dot().empty()) {
+    if (tg::cli::find_graphviz_dot().empty()) {
         CHECK(files.svg.empty());
         CHECK_THAT(files.message, Contains("apt-get install graphviz") && Contains("dot -Tsvg"));
     } else {
@@ -367,10 +369,11 @@ TEST_CASE("the DOT graph holds every tensor and op, and Graphviz renders it") {
         text << svg.rdbuf();
         CHECK_THAT(text.str(), Contains("<svg") && Contains("loss"));
         // A DOT file that does not parse is an error, named.
-        CHECK_THROWS_WITH(tg::write_graph("digraph {", scratch_dir() / "bad.dot"),
+        CHECK_THROWS_WITH(tg::cli::write_graph("digraph {", scratch_dir() / "bad.dot"),
                           Contains("bad.dot"));
     }
-    CHECK_THROWS_AS(tg::write_graph(dot, scratch_dir() / "no-such-dir" / "x.dot"), tg::IoError);
+    CHECK_THROWS_AS(tg::cli::write_graph(dot, scratch_dir() / "no-such-dir" / "x.dot"),
+                    tg::IoError);
     fs::remove_all(scratch_dir());
 }
 

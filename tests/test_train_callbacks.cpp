@@ -10,9 +10,11 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <tapegrad/charts/training.hpp>
+#include <tapegrad/data/readers.hpp>
+#include <tapegrad/data/scaler.hpp>
+#include <tapegrad/formats/npz.hpp>
 #include <tapegrad/nn/nn.hpp>
-#include <tapegrad/nn/readers.hpp>
-#include <tapegrad/nn/scaler.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/callbacks.hpp>
 #include <tapegrad/optim/checkpoint.hpp>
@@ -21,13 +23,16 @@
 #include "check.hpp"
 
 namespace nn = tapegrad::nn;
+namespace data = tapegrad::data;
+namespace formats = tapegrad::formats;
+namespace charts = tapegrad::charts;
 namespace optim = tapegrad::optim;
 namespace fs = std::filesystem;
 
 namespace {
 
 // y = 1 when 2 x0 - x1 + 0.5 + 0.5 noise > 0.
-nn::Dataset logistic_data(std::size_t n, std::uint64_t seed) {
+data::Dataset logistic_data(std::size_t n, std::uint64_t seed) {
     const tg::Tensor x = tg::randn({n, 2}, seed, tg::f64);
     const tg::Tensor noise = tg::randn({n}, seed + 1000, tg::f64);
     tg::Tensor y = tg::zeros({n, 1}, tg::f64);
@@ -39,7 +44,7 @@ nn::Dataset logistic_data(std::size_t n, std::uint64_t seed) {
 }
 
 // y = x·(1, -2, 0.5) + 0.3 exactly: a convex least-squares problem.
-nn::Dataset linear_data(std::size_t n, std::uint64_t seed) {
+data::Dataset linear_data(std::size_t n, std::uint64_t seed) {
     const tg::Tensor x = tg::randn({n, 3}, seed, tg::f64);
     tg::Tensor y = tg::zeros({n, 1}, tg::f64);
     auto& yv = y.mutable_value<double>();
@@ -60,7 +65,7 @@ nn::Linear logistic_model() {
 }
 
 // Same names, dtypes, shapes and bit-identical values.
-bool same(const nn::StateDict& a, const nn::StateDict& b) {
+bool same(const tg::StateDict& a, const tg::StateDict& b) {
     if (a.size() != b.size()) return false;
     for (const auto& [k, v] : a) {
         auto it = b.find(k);
@@ -117,7 +122,7 @@ struct StopAfter : optim::Callback {
 struct Scripted : optim::Callback {
     std::string name;
     std::vector<double> values;
-    std::vector<nn::StateDict> weights;
+    std::vector<tg::StateDict> weights;
     Scripted(std::string n, std::vector<double> v) : name(std::move(n)), values(std::move(v)) {}
     void on_epoch_end(optim::TrainState& s, optim::Logs& logs) override {
         logs[name] = values.at(static_cast<std::size_t>(s.epoch));
@@ -127,7 +132,7 @@ struct Scripted : optim::Callback {
 
 // Records the weights each batch's loss is measured on (those before its step).
 struct WeightsBeforeStep : optim::Callback {
-    std::vector<nn::StateDict> weights;
+    std::vector<tg::StateDict> weights;
     void on_batch_begin(optim::TrainState& s) override { weights.push_back(s.model.state_dict()); }
 };
 
@@ -135,16 +140,19 @@ struct WeightsBeforeStep : optim::Callback {
 
 // ---- History ---------------------------------------------------------------------------
 
-TEST_CASE("History records every epoch and writes them as CSV and SVG at train end") {
+TEST_CASE("History records every epoch and writes them as CSV at train end, HistoryChart as SVG") {
     TempDir dir("history");
     const auto train = logistic_data(64, 1), val = logistic_data(32, 2);
-    nn::DataLoader loader(train, {.batch_size = 16});
+    data::DataLoader loader(train, {.batch_size = 16});
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
-    optim::History history({.csv_path = dir.path / "h.csv", .svg_path = dir.path / "h.svg"});
-    const auto r = optim::fit(
-        model, opt, bce, loader,
-        {.epochs = 3, .validation = &val, .metrics = {"accuracy"}, .callbacks = {&history}});
+    optim::History history({.csv_path = dir.path / "h.csv"});
+    charts::HistoryChart chart({.path = dir.path / "h.svg"});
+    const auto r = optim::fit(model, opt, bce, loader,
+                              {.epochs = 3,
+                               .validation = &val,
+                               .metrics = {"accuracy"},
+                               .callbacks = {&history, &chart}});
     REQUIRE(history.logs() == r.epochs);
     REQUIRE(history.epochs() == std::vector<int>{0, 1, 2});
     REQUIRE(history.values("val_loss")[2] == r.epochs[2].at("val_loss"));
@@ -164,13 +172,14 @@ TEST_CASE("History records every epoch and writes them as CSV and SVG at train e
     const std::string svg = read_file(dir.path / "h.svg");
     REQUIRE(svg.find("<svg") != std::string::npos);
     REQUIRE(svg.find("val_loss") != std::string::npos);
-    REQUIRE_FALSE(fs::exists(dir.path / "h.csv.tmp"));
+    for (const auto& e : fs::directory_iterator(dir.path))  // no temporary left behind
+        REQUIRE(e.path().filename().string().find(".tmp") == std::string::npos);
 }
 
 TEST_CASE("History leaves a cell empty where an epoch lacks a log") {
     TempDir dir("history_cells");
     const auto train = logistic_data(16, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});
+    data::DataLoader loader(train, {.batch_size = 16});
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     optim::TrainState state{.model = model, .optimizer = opt, .loader = loader};
@@ -189,7 +198,7 @@ TEST_CASE("History leaves a cell empty where an epoch lacks a log") {
 
 TEST_CASE("ProgressBar writes exactly one line per epoch when the output is not a terminal") {
     const auto train = logistic_data(64, 1), val = logistic_data(32, 2);
-    nn::DataLoader loader(train, {.batch_size = 16});
+    data::DataLoader loader(train, {.batch_size = 16});
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     std::ostringstream out;
@@ -209,9 +218,10 @@ TEST_CASE("ProgressBar writes exactly one line per epoch when the output is not 
     }
 }
 
-TEST_CASE("ProgressBar redraws a live line with a carriage return on a terminal and ends it per epoch") {
+TEST_CASE(
+    "ProgressBar redraws a live line with a carriage return on a terminal and ends it per epoch") {
     const auto train = logistic_data(64, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});  // 4 batches
+    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     std::ostringstream out;
@@ -239,7 +249,7 @@ TEST_CASE("ProgressBar redraws a live line with a carriage return on a terminal 
 
 TEST_CASE("EarlyStopping stops after patience epochs and restores the best weights") {
     const auto train = logistic_data(64, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});
+    data::DataLoader loader(train, {.batch_size = 16});
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     Scripted script("val_loss", {5, 3, 4, 4.5, 6, 7, 8, 9});
@@ -259,7 +269,7 @@ TEST_CASE("EarlyStopping stops after patience epochs and restores the best weigh
 
 TEST_CASE("EarlyStopping restores the best weights however training ends") {
     const auto train = logistic_data(64, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});
+    data::DataLoader loader(train, {.batch_size = 16});
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     Scripted script("val_loss", {5, 3, 4, 4.5, 6});
@@ -306,7 +316,7 @@ TEST_CASE("EarlyStopping restores the best weights however training ends") {
 
 TEST_CASE("EarlyStopping's monitor: fallback to loss, max for accuracy, min_delta") {
     const auto train = logistic_data(64, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});
+    data::DataLoader loader(train, {.batch_size = 16});
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
 
@@ -352,7 +362,7 @@ TEST_CASE("EarlyStopping's monitor: fallback to loss, max for accuracy, min_delt
 
 TEST_CASE("LRFinder sweeps the lr exponentially and smooths the loss as fastai") {
     const auto train = linear_data(96, 3);
-    nn::DataLoader loader(train, {.batch_size = 32, .seed = 2});  // 3 batches per epoch
+    data::DataLoader loader(train, {.batch_size = 32, .seed = 2});  // 3 batches per epoch
     nn::Linear model(3, 1, {.seed = 4, .dtype = tg::f64});
     optim::SGD opt(model.parameters(), {.lr = 0.01});
     const optim::LRFinderOptions o{.start_lr = 1e-5, .end_lr = 1e-2, .num_steps = 20};
@@ -392,8 +402,8 @@ TEST_CASE("LRFinder leaves weights, optimizer state, lr and loader exactly as th
         // Two identical runs; the first looks for an lr between its epochs.
         auto model_a = logistic_model(), model_b = logistic_model();
         auto opt_a = make_opt(model_a), opt_b = make_opt(model_b);
-        nn::DataLoader loader_a(train, {.batch_size = 16, .seed = 8});
-        nn::DataLoader loader_b(train, {.batch_size = 16, .seed = 8});
+        data::DataLoader loader_a(train, {.batch_size = 16, .seed = 8});
+        data::DataLoader loader_b(train, {.batch_size = 16, .seed = 8});
         optim::fit(model_a, *opt_a, bce, loader_a, {.epochs = 1});
         optim::fit(model_b, *opt_b, bce, loader_b, {.epochs = 1});
 
@@ -449,7 +459,7 @@ double hessian_top_eigenvalue(const tg::Tensor& x) {
 
 TEST_CASE("LRFinder's suggestion on a convex problem is near a rate that works") {
     const auto train = linear_data(128, 5);
-    nn::DataLoader loader(train, {.batch_size = 128, .shuffle = false});  // full batch
+    data::DataLoader loader(train, {.batch_size = 128, .shuffle = false});  // full batch
     nn::Linear model(3, 1, {.seed = 6, .dtype = tg::f64});
     optim::SGD opt(model.parameters(), {.lr = 0.01});
     const auto r = optim::lr_find(model, opt, mse, loader);
@@ -475,14 +485,14 @@ TEST_CASE("LRFinder's suggestion on a convex problem is near a rate that works")
 TEST_CASE("LRFinder writes its curve as CSV and SVG") {
     TempDir dir("lr_finder");
     const auto train = linear_data(64, 3);
-    nn::DataLoader loader(train, {.batch_size = 16, .seed = 2});
+    data::DataLoader loader(train, {.batch_size = 16, .seed = 2});
     nn::Linear model(3, 1, {.seed = 4, .dtype = tg::f64});
     optim::SGD opt(model.parameters(), {.lr = 0.01});
     optim::LRFinder finder({.num_steps = 12});
     optim::fit(model, opt, mse, loader, {.epochs = 3, .callbacks = {&finder}});
     REQUIRE(finder.lrs().size() == 12);
     finder.save_csv(dir.path / "lr.csv");
-    finder.plot(dir.path / "lr.svg");
+    charts::plot_lr_finder(finder.result(), dir.path / "lr.svg");
     const auto lines = split_lines(read_file(dir.path / "lr.csv"));
     REQUIRE(lines.size() == 13);
     REQUIRE(lines[0] == "step,lr,loss,smoothed_loss");
@@ -499,7 +509,7 @@ TEST_CASE("DivergenceGuard catches a NaN loss and restores the last good weights
         return ++calls == 7 ? l + std::numeric_limits<double>::quiet_NaN() : l;
     };
     const auto train = logistic_data(64, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});  // 4 batches: step 7 is epoch 2, batch 3
+    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches: step 7 is epoch 2, batch 3
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     WeightsBeforeStep before;
@@ -535,8 +545,8 @@ const optim::LossFn quadratic_loss = [](const tg::Tensor& w, const tg::Tensor&) 
 
 TEST_CASE("DivergenceGuard catches a blown-up loss (lr = 100 on a quadratic)") {
     // w_{k+1} - 3 = (1 - 2 lr)(w_k - 3) = -199 (w_k - 3): the loss grows 39601-fold per step.
-    const nn::Dataset dummy{tg::zeros({8, 1}, tg::f64), tg::zeros({8, 1}, tg::f64)};
-    nn::DataLoader loader(dummy, {.batch_size = 1, .shuffle = false});
+    const data::Dataset dummy{tg::zeros({8, 1}, tg::f64), tg::zeros({8, 1}, tg::f64)};
+    data::DataLoader loader(dummy, {.batch_size = 1, .shuffle = false});
     Quadratic model;
     optim::SGD opt(model.parameters(), {.lr = 100});
     WeightsBeforeStep before;
@@ -577,12 +587,12 @@ TEST_CASE("DivergenceGuard catches a blown-up loss (lr = 100 on a quadratic)") {
 TEST_CASE("DivergenceGuard leaves mini-batch noise alone (logistic regression, batches of 32)") {
     // On breast_cancer.csv single batches score from about 0.003 to 0.7 while training goes
     // well; against the best single batch that looked like a 100-fold blow-up.
-    const auto csv = nn::read_csv(
+    const auto csv = data::read_csv(
         std::string(TAPEGRAD_TEST_DATA) + "/../../examples/data/breast_cancer.csv", "target");
-    nn::StandardScaler scaler;
-    const nn::Dataset data{scaler.fit_transform(csv.data.x),
-                           tg::reshape(csv.data.y, {csv.data.size(), 1})};
-    nn::DataLoader loader(data, {.batch_size = 32, .seed = 0});
+    data::StandardScaler scaler;
+    const data::Dataset data{scaler.fit_transform(csv.data.x),
+                             tg::reshape(csv.data.y, {csv.data.size(), 1})};
+    data::DataLoader loader(data, {.batch_size = 32, .seed = 0});
     tg::manual_seed(0);
     nn::Sequential model{nn::Linear(30, 1)};
     optim::Adam opt(model.parameters(), {.lr = 1e-3});
@@ -611,8 +621,8 @@ struct Run {
     nn::Sequential model;
     std::unique_ptr<optim::Optimizer> opt;
     std::unique_ptr<optim::LRScheduler> sched;
-    nn::DataLoader loader;
-    Run(bool adam, std::uint64_t init_seed, const nn::Dataset& train)
+    data::DataLoader loader;
+    Run(bool adam, std::uint64_t init_seed, const data::Dataset& train)
         : model(mlp(init_seed)), loader(train, {.batch_size = 16, .shuffle = true, .seed = 5}) {
         if (adam) {
             opt = std::make_unique<optim::Adam>(model.parameters(), optim::AdamOptions{.lr = 0.02});
@@ -648,7 +658,7 @@ TEST_CASE("Checkpoint and resume: 3 + 3 epochs give the weights of 6, bit for bi
                     .callbacks = {&save}});
         REQUIRE(save.saves() == 1);
         REQUIRE(save.saved_epochs() == 3);
-        const auto file = nn::load_npz(path);
+        const auto file = formats::load_npz(path);
         REQUIRE(file.at("training/epoch").item() == 3);
         REQUIRE(file.at("training/loader_epoch").item() == 3);
         REQUIRE(file.at("training/global_step").item() == 3 * 7);
@@ -713,7 +723,7 @@ TEST_CASE("Checkpoint saves every N epochs and at the end, never a partial epoch
                    {.epochs = 5, .scheduler = run.sched.get(), .callbacks = {&save}});
         REQUIRE(save.saves() == 3);
         REQUIRE(save.saved_epochs() == 5);
-        REQUIRE(nn::load_npz(dir.path / "c.npz").at("training/epoch").item() == 5);
+        REQUIRE(formats::load_npz(dir.path / "c.npz").at("training/epoch").item() == 5);
     }
     SECTION("a run stopped mid-epoch keeps the last complete epoch") {
         struct StopAtStep : optim::Callback {
@@ -727,7 +737,7 @@ TEST_CASE("Checkpoint saves every N epochs and at the end, never a partial epoch
                    {.epochs = 5, .scheduler = run.sched.get(), .callbacks = {&stop, &save}});
         REQUIRE(save.saves() == 1);
         REQUIRE(save.saved_epochs() == 1);
-        REQUIRE(nn::load_npz(dir.path / "c.npz").at("training/epoch").item() == 1);
+        REQUIRE(formats::load_npz(dir.path / "c.npz").at("training/epoch").item() == 1);
     }
 }
 

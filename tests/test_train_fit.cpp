@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/metrics.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/fit.hpp>
@@ -14,12 +15,13 @@
 #include "check.hpp"
 
 namespace nn = tapegrad::nn;
+namespace data = tapegrad::data;
 namespace optim = tapegrad::optim;
 
 namespace {
 
 // y = 1 when 2 x0 - x1 + 0.5 + 0.5 noise > 0: logistic regression that a line fits well.
-nn::Dataset logistic_data(std::size_t n, std::uint64_t seed) {
+data::Dataset logistic_data(std::size_t n, std::uint64_t seed) {
     const tg::Tensor x = tg::randn({n, 2}, seed, tg::f64);
     const tg::Tensor noise = tg::randn({n}, seed + 1000, tg::f64);
     tg::Tensor y = tg::zeros({n, 1}, tg::f64);
@@ -31,7 +33,7 @@ nn::Dataset logistic_data(std::size_t n, std::uint64_t seed) {
 }
 
 // y = x·(1, -2, 0.5) + 0.3 + 0.1 noise, a column [N, 1].
-nn::Dataset regression_data(std::size_t n, std::uint64_t seed) {
+data::Dataset regression_data(std::size_t n, std::uint64_t seed) {
     const tg::Tensor x = tg::randn({n, 3}, seed, tg::f64);
     const tg::Tensor noise = tg::randn({n}, seed + 1000, tg::f64);
     tg::Tensor y = tg::zeros({n, 1}, tg::f64);
@@ -74,7 +76,7 @@ TEST_CASE("fit lowers the loss of a logistic regression and logs the expected ke
     const auto train = logistic_data(200, 1), val = logistic_data(100, 2);
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.5});
-    nn::DataLoader loader(train, {.batch_size = 32, .seed = 3});
+    data::DataLoader loader(train, {.batch_size = 32, .seed = 3});
     const double before = optim::evaluate(model, bce, val).at("loss");
 
     const auto r = optim::fit(model, opt, bce, loader,
@@ -96,7 +98,7 @@ TEST_CASE("fit's validation numbers equal nn::metrics and the loss on the same d
     const auto train = logistic_data(200, 1), val = logistic_data(90, 2);
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.3, .momentum = 0.5});
-    nn::DataLoader loader(train, {.batch_size = 25, .seed = 4});
+    data::DataLoader loader(train, {.batch_size = 25, .seed = 4});
     const std::vector<std::string> metrics = {"accuracy", "precision", "recall", "f1"};
     const auto r =
         optim::fit(model, opt, bce, loader, {.epochs = 3, .validation = &val, .metrics = metrics});
@@ -121,7 +123,7 @@ TEST_CASE("fit's training loss is weighted by batch rows and its metrics use eve
     const auto train = logistic_data(203, 5);  // batches of 32: the last has 11 rows
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.0});
-    nn::DataLoader loader(train, {.batch_size = 32, .seed = 1});
+    data::DataLoader loader(train, {.batch_size = 32, .seed = 1});
     const auto r = optim::fit(model, opt, bce, loader,
                               {.epochs = 2, .metrics = {"accuracy", "precision", "recall"}});
     const tg::Tensor out = predict(model, train.x);
@@ -139,7 +141,7 @@ TEST_CASE("fit computes regression metrics on training and validation data") {
     const auto train = regression_data(150, 7), val = regression_data(60, 8);
     nn::Linear model(3, 1, {.seed = 1, .dtype = tg::f64});
     optim::SGD opt(model.parameters(), {.lr = 0.0});
-    nn::DataLoader loader(train, {.batch_size = 40, .seed = 2});
+    data::DataLoader loader(train, {.batch_size = 40, .seed = 2});
     const auto r = optim::fit(model, opt, mse, loader,
                               {.epochs = 1, .validation = &val, .metrics = {"mse", "mae", "r2"}});
     const auto& logs = r.epochs.back();
@@ -170,7 +172,7 @@ struct LrRecorder : optim::Callback {
 
 TEST_CASE("a schedule steps once per epoch or once per batch, as asked") {
     const auto train = logistic_data(64, 1);
-    nn::DataLoader loader(train, {.batch_size = 16, .seed = 0});  // 4 batches
+    data::DataLoader loader(train, {.batch_size = 16, .seed = 0});  // 4 batches
 
     SECTION("per epoch") {
         auto model = logistic_model();
@@ -208,7 +210,7 @@ TEST_CASE("a schedule steps once per epoch or once per batch, as asked") {
 
 TEST_CASE("ReduceLROnPlateau is stepped with val_loss when there is validation, else loss") {
     const auto train = logistic_data(64, 1), val = logistic_data(40, 9);
-    nn::DataLoader loader(train, {.batch_size = 16, .seed = 0});
+    data::DataLoader loader(train, {.batch_size = 16, .seed = 0});
     // Mode max on a falling loss: every epoch after the first is a bad one, and patience 0
     // halves the lr after each of them.
     const optim::ReduceLROnPlateauOptions po{
@@ -274,7 +276,7 @@ struct HookCounter : optim::Callback {
 
 TEST_CASE("a custom callback stops training after its epoch") {
     const auto train = logistic_data(64, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});
+    data::DataLoader loader(train, {.batch_size = 16});
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     StopAfterSecondEpoch stop;
@@ -296,7 +298,7 @@ TEST_CASE("stopping within an epoch ends it after that batch, as a partial epoch
         }
     } stop;
     const auto train = logistic_data(64, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});  // 4 batches
+    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     HookCounter count;
@@ -309,7 +311,7 @@ TEST_CASE("stopping within an epoch ends it after that batch, as a partial epoch
 
 TEST_CASE("fit calls every hook the right number of times and counts steps") {
     const auto train = logistic_data(50, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});  // 4 batches, the last of 2 rows
+    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches, the last of 2 rows
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     HookCounter count;
@@ -328,7 +330,7 @@ TEST_CASE("fit calls every hook the right number of times and counts steps") {
 
 TEST_CASE("initial_epoch resumes the epoch count, the steps and the loader's order") {
     const auto train = logistic_data(50, 1);
-    nn::DataLoader loader(train, {.batch_size = 16, .seed = 11});
+    data::DataLoader loader(train, {.batch_size = 16, .seed = 11});
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     HookCounter count;
@@ -354,7 +356,7 @@ TEST_CASE("initial_epoch resumes the epoch count, the steps and the loader's ord
 
 TEST_CASE("fit rejects bad options with messages that say what is wrong") {
     const auto train = logistic_data(40, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});
+    data::DataLoader loader(train, {.batch_size = 16});
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     REQUIRE_THROWS_AS(optim::fit(model, opt, bce, loader, {.metrics = {"acuracy"}}),
@@ -366,7 +368,7 @@ TEST_CASE("fit rejects bad options with messages that say what is wrong") {
                       tg::ValueError);
     REQUIRE_THROWS_AS(optim::fit(model, opt, bce, loader, {.callbacks = {nullptr}}),
                       tg::ValueError);
-    const nn::Dataset empty = logistic_data(40, 2).subset({});
+    const data::Dataset empty = logistic_data(40, 2).subset({});
     REQUIRE_THROWS_WITH(optim::fit(model, opt, bce, loader, {.validation = &empty}),
                         Catch::Matchers::Contains("validation set has no rows"));
     auto other_model = logistic_model();
@@ -388,7 +390,7 @@ TEST_CASE("an error in the loss leaves fit unchanged, after on_train_end") {
         return nn::bce_with_logits(out, y);
     };
     const auto train = logistic_data(64, 1);
-    nn::DataLoader loader(train, {.batch_size = 16});
+    data::DataLoader loader(train, {.batch_size = 16});
     auto model = logistic_model();
     model.eval();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
@@ -411,7 +413,7 @@ TEST_CASE("format_logs orders training numbers, validation numbers, then lr") {
 
 TEST_CASE("verbose fit prints one line per epoch and the stop reason") {
     const auto train = logistic_data(64, 1);
-    nn::DataLoader loader(train, {.batch_size = 32});
+    data::DataLoader loader(train, {.batch_size = 32});
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     StopAfterSecondEpoch stop;

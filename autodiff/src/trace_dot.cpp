@@ -1,12 +1,6 @@
-// Graph pictures: the tape as Graphviz DOT (a box per tensor, an ellipse per op), rendered to
-// SVG by Graphviz's `dot` when it is installed.
-#include <unistd.h>
-
+// Graph pictures: the tape as Graphviz DOT text (a box per tensor, an ellipse per op). Running
+// Graphviz on it is the command line's business (cli/src/graphviz.cpp).
 #include <algorithm>
-#include <array>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 
 #include "tapegrad/autodiff/trace.hpp"
 #include "trace_text.hpp"
@@ -45,12 +39,6 @@ std::string dot_string(const std::string& s) {  // a DOT string
         r += c;
     }
     return r + "\"";
-}
-
-std::string shell_quoted(const std::string& s) {
-    std::string r = "'";
-    for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return r + "'";
 }
 
 std::string dot_graph(const std::vector<TraceTensor>& tensors, const std::vector<Tensor>& grads,
@@ -123,60 +111,6 @@ std::string to_dot(const Tape& tape, const TraceOptions& options, const std::str
         grads.push_back(g);
     }
     return dot_graph(tensors, grads, -1, options, title);
-}
-
-std::filesystem::path find_graphviz_dot() {
-    const char* path = std::getenv("PATH");
-    std::string rest = path ? path : "";
-    while (!rest.empty()) {
-        const auto colon = rest.find(':');
-        const std::string dir = rest.substr(0, colon);
-        rest = colon == std::string::npos ? "" : rest.substr(colon + 1);
-        if (dir.empty()) continue;
-        const auto candidate = std::filesystem::path(dir) / "dot";
-        std::error_code ec;
-        if (std::filesystem::is_regular_file(candidate, ec) &&
-            ::access(candidate.c_str(), X_OK) == 0)
-            return candidate;
-    }
-    return {};
-}
-
-GraphFiles write_graph(const std::string& dot_text, const std::filesystem::path& dot_path) {
-    {
-        std::ofstream f(dot_path, std::ios::binary);
-        f << dot_text;
-        f.close();
-        if (!f) throw IoError("write_graph: cannot write '" + dot_path.string() + "'");
-    }
-    GraphFiles r;
-    r.dot = dot_path;
-    auto svg = dot_path;
-    svg.replace_extension(".svg");
-    const auto dot = find_graphviz_dot();
-    if (dot.empty()) {
-        r.message = "wrote " + dot_path.string() +
-                    "; Graphviz's dot is not installed, so no SVG was made. Install it "
-                    "(Debian/Ubuntu: apt-get install graphviz) and run: dot -Tsvg " +
-                    shell_quoted(dot_path.string()) + " -o " + shell_quoted(svg.string());
-        return r;
-    }
-    const std::string cmd = shell_quoted(dot.string()) + " -Tsvg " +
-                            shell_quoted(dot_path.string()) + " -o " + shell_quoted(svg.string()) +
-                            " 2>&1";
-    std::string output;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) throw IoError("write_graph: cannot run " + dot.string());
-    std::array<char, 256> buf{};
-    while (std::fgets(buf.data(), buf.size(), p)) output += buf.data();
-    const int status = ::pclose(p);
-    if (status != 0) {
-        throw IoError("write_graph: " + dot.string() + " -Tsvg failed on '" + dot_path.string() +
-                      "': " + output);
-    }
-    r.svg = svg;
-    r.message = "wrote " + dot_path.string() + " and " + svg.string();
-    return r;
 }
 
 }  // namespace tapegrad

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include <tapegrad/autodiff/autodiff.hpp>
-#include <tapegrad/nn/data_loader.hpp>
+#include <tapegrad/data/data_loader.hpp>
+#include <tapegrad/data/readers.hpp>
+#include <tapegrad/data/scaler.hpp>
 #include <tapegrad/nn/nn.hpp>
-#include <tapegrad/nn/readers.hpp>
-#include <tapegrad/nn/scaler.hpp>
 #include <tapegrad/optim/optim.hpp>
 
 #ifndef TAPEGRAD_BENCH_DATA
@@ -115,8 +115,8 @@ class JsonLine {
 
 void tiny(const BenchArgs& args, Dtype dtype, std::ostream& out) {
     const auto csv =
-        nn::read_csv(args.data_dir + "/make_classification_400.csv", "y", {.dtype = dtype});
-    nn::StandardScaler scaler;
+        data::read_csv(args.data_dir + "/make_classification_400.csv", "y", {.dtype = dtype});
+    data::StandardScaler scaler;
     const Tensor x = scaler.fit_transform(csv.data.x);
     const Tensor y = reshape(csv.data.y, {csv.data.size(), 1});
     manual_seed(0);
@@ -160,8 +160,8 @@ double accuracy(const Tensor& logits, const Tensor& classes) {
 }
 
 void fmnist(const BenchArgs&, Dtype dtype, std::ostream& out) {
-    nn::Dataset train = nn::load_fashion_mnist(true);  // x [60000, 784] in [0, 1], y classes
-    nn::Dataset test = nn::load_fashion_mnist(false);
+    data::Dataset train = data::load_fashion_mnist(true);  // x [60000, 784] in [0, 1], y classes
+    data::Dataset test = data::load_fashion_mnist(false);
     if (dtype == f64) {
         train = {train.x.to(f64), train.y};
         test = {test.x.to(f64), test.y};
@@ -171,7 +171,7 @@ void fmnist(const BenchArgs&, Dtype dtype, std::ostream& out) {
                          nn::Linear(256, 128, {.dtype = dtype}), nn::ReLU(),
                          nn::Linear(128, 10, {.dtype = dtype})};
     optim::Adam opt(model.parameters(), {.lr = 1e-3});
-    nn::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .seed = 0});
+    data::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .seed = 0});
     std::vector<double> times, cpu_times;
     for (int epoch = 0; epoch < 3; ++epoch) {
         const Stopwatch sw;
@@ -224,7 +224,7 @@ constexpr std::size_t kLogregRows = 2'000'000, kLogregFeatures = 20;
 // y = [w·x + b + log(u/(1-u)) > 0] with u from stream 3: logistic noise, so that
 // P(y = 1 | x) = sigmoid(w·x + b) exactly.
 template <class T>
-nn::Dataset logreg_data(std::size_t rows, std::size_t features) {
+data::Dataset logreg_data(std::size_t rows, std::size_t features) {
     std::vector<double> rule(features + 2);
     for (std::size_t p = 0; p < rule.size() / 2; ++p)
         normal_pair(2, p, rule[2 * p], rule[2 * p + 1]);
@@ -246,12 +246,12 @@ nn::Dataset logreg_data(std::size_t rows, std::size_t features) {
 }
 
 void logreg(const BenchArgs&, Dtype dtype, std::ostream& out) {
-    const nn::Dataset data = dtype == f32 ? logreg_data<float>(kLogregRows, kLogregFeatures)
-                                          : logreg_data<double>(kLogregRows, kLogregFeatures);
+    const data::Dataset data = dtype == f32 ? logreg_data<float>(kLogregRows, kLogregFeatures)
+                                            : logreg_data<double>(kLogregRows, kLogregFeatures);
     manual_seed(0);
     nn::Linear model(kLogregFeatures, 1, {.dtype = dtype});
     optim::SGD opt(model.parameters(), {.lr = 0.1});
-    nn::DataLoader loader(data, {.batch_size = 256, .shuffle = true, .seed = 0});
+    data::DataLoader loader(data, {.batch_size = 256, .shuffle = true, .seed = 0});
     const Stopwatch sw;
     for (auto [x, y] : loader) {
         Tape tape;

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "tapegrad/cli/graphviz.hpp"
+#include "tapegrad/cli/stepper_terminal.hpp"
 #include "walkthroughs.hpp"
 
 namespace tapegrad::cli {
@@ -61,7 +63,7 @@ void run_step(const StepArgs& a, std::istream& in, std::ostream& out) {
     out << "\nThe tape, forward (every tensor it saw, in order):\n"
         << run.stepper.forward_listing() << "\nStep through it: Enter or n for the next node, "
         << "p for the previous, print NAME, h for help, q to quit.\n";
-    run.stepper.interact(in, out);
+    interact(run.stepper, in, out);
 }
 
 }  // namespace tapegrad::cli

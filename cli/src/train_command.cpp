@@ -5,14 +5,17 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <tapegrad/autodiff/autodiff.hpp>
-#include <tapegrad/nn/data_loader.hpp>
+#include <tapegrad/charts/training.hpp>
+#include <tapegrad/data/data_loader.hpp>
+#include <tapegrad/data/readers.hpp>
+#include <tapegrad/data/scaler.hpp>
+#include <tapegrad/formats/npz.hpp>
 #include <tapegrad/nn/metrics.hpp>
 #include <tapegrad/nn/nn.hpp>
-#include <tapegrad/nn/readers.hpp>
-#include <tapegrad/nn/scaler.hpp>
 #include <tapegrad/optim/callbacks.hpp>
 #include <tapegrad/optim/fit.hpp>
 #include <tapegrad/optim/optim.hpp>
@@ -144,16 +147,16 @@ void run_train(const TrainArgs& a, std::ostream& out) {
     if (!(lr > 0.0) || !std::isfinite(lr)) throw ValueError("--lr must be positive");
     (void)make_optimizer(a.optim, {scalar(0.0).requires_grad_()}, lr);  // checks the name now
 
-    const nn::CsvDataset csv = nn::read_csv(a.data, a.target);
+    const data::CsvDataset csv = data::read_csv(a.data, a.target);
     const Task task = decide_task(a.task, csv.data.y);
-    nn::Dataset all{csv.data.x, encode_targets(task, csv.data.y)};
+    data::Dataset all{csv.data.x, encode_targets(task, csv.data.y)};
     const std::size_t n_classes = task.classes.size();
     const bool binary = task.classify && n_classes == 2;
     if (binary || !task.classify) all.y = reshape(all.y, {all.y.numel(), 1});
 
-    nn::Split parts =
-        nn::split(all, {.validation = a.val_split, .seed = a.seed, .stratify = task.classify});
-    nn::StandardScaler scaler, target_scaler;
+    data::Split parts =
+        data::split(all, {.validation = a.val_split, .seed = a.seed, .stratify = task.classify});
+    data::StandardScaler scaler, target_scaler;
     if (a.standardize) {
         parts.train.x = scaler.fit_transform(parts.train.x);
         parts.validation.x = scaler.transform(parts.validation.x);
@@ -189,8 +192,8 @@ void run_train(const TrainArgs& a, std::ostream& out) {
         << " validation rows; model " << describe(spec) << " (" << model->num_parameters()
         << " parameters); " << a.optim << " lr " << lr << "; seed " << a.seed << "\n";
 
-    nn::DataLoader loader(parts.train,
-                          {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});
+    data::DataLoader loader(parts.train,
+                            {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});
     if (a.find_lr) {
         if (a.optim == "lbfgs") throw ValueError("--find-lr does not apply to lbfgs");
         const auto found = optim::lr_find(*model, *opt, loss, loader);
@@ -200,12 +203,14 @@ void run_train(const TrainArgs& a, std::ostream& out) {
             std::string path = a.plot;
             if (path.size() > 4 && path.substr(path.size() - 4) == ".svg")
                 path.resize(path.size() - 4);
-            found.plot(path + ".lr.svg");
+            charts::plot_lr_finder(found, path + ".lr.svg");
         }
         if (!a.lr && std::isfinite(found.suggested_lr)) opt->set_lr(found.suggested_lr);
     }
 
-    optim::History history({.csv_path = a.history, .svg_path = a.plot});
+    optim::History history({.csv_path = a.history});
+    std::optional<charts::HistoryChart> chart;
+    if (!a.plot.empty()) chart.emplace(charts::HistoryChartOptions{.path = a.plot});
     optim::ProgressBar progress(out);
     optim::EarlyStopping stop({.patience = a.early_stopping, .notes = nullptr});
     optim::DivergenceGuard guard;
@@ -213,10 +218,10 @@ void run_train(const TrainArgs& a, std::ostream& out) {
     if (a.optim == "lbfgs") {
         // Full batch, one closure-based step per epoch (each up to 20 L-BFGS iterations).
         auto& lbfgs = static_cast<optim::LBFGS&>(*opt);
-        const nn::Dataset& tr = parts.train;
+        const data::Dataset& tr = parts.train;
         double best = INFINITY;
         int since = 0;
-        nn::StateDict best_state = model->state_dict();
+        StateDict best_state = model->state_dict();
         for (int epoch = 0; epoch < a.epochs; ++epoch) {
             const double l = lbfgs.step([&] {
                 Tape tape;
@@ -246,6 +251,7 @@ void run_train(const TrainArgs& a, std::ostream& out) {
         model->load_state_dict(best_state);
     } else {
         std::vector<optim::Callback*> callbacks = {&guard, &progress, &history};
+        if (chart) callbacks.push_back(&*chart);
         if (a.early_stopping > 0) callbacks.insert(callbacks.begin() + 1, &stop);
         const auto result = optim::fit(*model, *opt, loss, loader,
                                        {.epochs = a.epochs,
@@ -259,10 +265,10 @@ void run_train(const TrainArgs& a, std::ostream& out) {
     const auto train_logs = optim::evaluate(*model, loss, parts.train, metrics, threshold);
     const auto val_logs = optim::evaluate(*model, loss, parts.validation, metrics, threshold);
     if (!a.save.empty()) {
-        nn::StateDict state = model->state_dict();
-        for (auto& [k, v] : scaler.fitted() ? scaler.state_dict() : nn::StateDict{})
+        StateDict state = model->state_dict();
+        for (auto& [k, v] : scaler.fitted() ? scaler.state_dict() : StateDict{})
             state["scaler." + k] = v;
-        nn::save_npz(a.save, state);
+        formats::save_npz(a.save, state);
         out << "saved " << a.save << "\n";
     }
     out << "final: train_loss=" << fmt(train_logs.at("loss"))

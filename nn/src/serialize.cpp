@@ -1,16 +1,16 @@
 #include "tapegrad/nn/serialize.hpp"
 
 #include "tapegrad/autodiff/error.hpp"
-#include "tapegrad/nn/npz.hpp"
+#include "tapegrad/formats/npz.hpp"
 
 namespace tapegrad::nn {
 
 void save(const Module& model, const std::filesystem::path& path) {
-    save_npz(path, model.state_dict());
+    formats::save_npz(path, model.state_dict());
 }
 
 void load(Module& model, const std::filesystem::path& path, bool strict) {
-    const StateDict state = load_npz(path);
+    const StateDict state = formats::load_npz(path);
     try {
         model.load_state_dict(state, strict);
     } catch (const ValueError& e) {

@@ -1,4 +1,4 @@
-// History: every epoch's logs, as a CSV table and an SVG of the loss curves.
+// History: every epoch's logs, kept and written as a CSV table (charts::HistoryChart draws them).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -7,32 +7,10 @@
 #include <set>
 
 #include "tapegrad/autodiff/error.hpp"
-#include "tapegrad/nn/plot.hpp"
+#include "tapegrad/formats/atomic_file.hpp"
 #include "tapegrad/optim/callbacks.hpp"
 
 namespace tapegrad::optim {
-
-void detail::write_text_atomically(const std::filesystem::path& path, const std::string& text) {
-    std::filesystem::path tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw IoError(path.string() + ": cannot open '" + tmp.string() + "' to write");
-        out << text;
-        out.flush();
-        if (!out) {
-            std::error_code ignored;
-            std::filesystem::remove(tmp, ignored);
-            throw IoError(path.string() + ": writing failed (disk full?)");
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw IoError(path.string() + ": cannot rename the temporary file over it");
-    }
-}
 
 History::History(Options options) : options_(std::move(options)) {}
 
@@ -48,7 +26,6 @@ void History::on_epoch_end(TrainState& state, Logs& logs) {
 
 void History::on_train_end(TrainState&) {
     if (!options_.csv_path.empty()) save_csv(options_.csv_path);
-    if (!options_.svg_path.empty()) plot(options_.svg_path);
 }
 
 std::vector<double> History::values(const std::string& name) const {
@@ -79,18 +56,7 @@ void History::save_csv(const std::filesystem::path& path) const {
         }
         text += "\n";
     }
-    detail::write_text_atomically(path, text);
-}
-
-void History::plot(const std::filesystem::path& path) const {
-    std::vector<double> x;
-    for (int e : epochs_) x.push_back(e + 1);
-    nn::LinePlot chart("Training history", "epoch", "loss");
-    chart.add("loss", x, values("loss"));
-    const auto val = values("val_loss");
-    if (std::any_of(val.begin(), val.end(), [](double v) { return !std::isnan(v); }))
-        chart.add("val_loss", x, val);
-    chart.save(path);
+    formats::write_file_atomically(path, text);
 }
 
 }  // namespace tapegrad::optim

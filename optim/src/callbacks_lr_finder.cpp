@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "tapegrad/autodiff/error.hpp"
-#include "tapegrad/nn/plot.hpp"
+#include "tapegrad/formats/atomic_file.hpp"
 #include "tapegrad/optim/callbacks.hpp"
 
 namespace tapegrad::optim {
@@ -110,20 +110,11 @@ void LRFinderResult::save_csv(const std::filesystem::path& path) const {
                       smoothed[i]);
         text += buf;
     }
-    detail::write_text_atomically(path, text);
-}
-
-void LRFinderResult::plot(const std::filesystem::path& path) const {
-    nn::LinePlot chart("Learning-rate finder", "learning rate", "loss");
-    chart.log_x();
-    chart.add("loss", lrs, losses);
-    chart.add("smoothed loss", lrs, smoothed);
-    if (std::isfinite(suggested_lr)) chart.mark_x(suggested_lr, "suggested " + num(suggested_lr));
-    chart.save(path);
+    formats::write_file_atomically(path, text);
 }
 
 LRFinderResult lr_find(nn::Module& model, Optimizer& optimizer, const LossFn& loss,
-                       nn::DataLoader& loader, const LRFinderOptions& options) {
+                       data::DataLoader& loader, const LRFinderOptions& options) {
     LRFinder finder(options);
     const std::size_t per_epoch = loader.num_batches();
     if (per_epoch == 0) throw ValueError("lr_find: the loader has no batches");

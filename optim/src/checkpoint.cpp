@@ -2,7 +2,7 @@
 
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/error.hpp"
-#include "tapegrad/nn/npz.hpp"
+#include "tapegrad/formats/npz.hpp"
 
 namespace tapegrad::optim {
 
@@ -16,11 +16,11 @@ void save_checkpoint(const std::filesystem::path& path, const nn::Module& model,
     for (auto& [k, v] : model.state_dict()) all[kModel + k] = v;
     for (auto& [k, v] : optimizer.state_dict()) all[kOptimizer + k] = v;
     all["format_version"] = scalar(kCheckpointFormatVersion, f64);
-    nn::save_npz(path, all);
+    formats::save_npz(path, all);
 }
 
 void load_checkpoint(const std::filesystem::path& path, nn::Module& model, Optimizer& optimizer) {
-    const StateDict all = nn::load_npz(path);
+    const StateDict all = formats::load_npz(path);
     auto version = all.find("format_version");
     if (version == all.end()) {
         throw ValueError(path.string() +
@@ -91,13 +91,13 @@ void save_training_checkpoint(const std::filesystem::path& path, const nn::Modul
     all[kTraining + "loader_epoch"] = scalar(static_cast<double>(progress.loader_epoch), f64);
     all[kTraining + "global_step"] = scalar(static_cast<double>(progress.global_step), f64);
     all["format_version"] = scalar(kCheckpointFormatVersion, f64);
-    nn::save_npz(path, all);
+    formats::save_npz(path, all);
 }
 
 TrainingProgress load_training_checkpoint(const std::filesystem::path& path, nn::Module& model,
                                           Optimizer& optimizer, LRScheduler* scheduler,
                                           ReduceLROnPlateau* plateau) {
-    const StateDict all = nn::load_npz(path);
+    const StateDict all = formats::load_npz(path);
     auto version = all.find("format_version");
     if (version == all.end())
         throw ValueError(path.string() + ": not a tapegrad checkpoint (no 'format_version')");

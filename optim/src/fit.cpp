@@ -82,7 +82,7 @@ struct ModeGuard {
 };
 
 void evaluate_into(Logs& logs, const std::string& prefix, nn::Module& model, const LossFn& loss,
-                   const nn::Dataset& data, const std::vector<std::string>& metrics,
+                   const data::Dataset& data, const std::vector<std::string>& metrics,
                    double threshold, std::size_t batch_size) {
     ModeGuard mode{model};
     model.eval();
@@ -93,7 +93,7 @@ void evaluate_into(Logs& logs, const std::string& prefix, nn::Module& model, con
         const Tensor out = model(data.x);
         acc.add(loss(out, data.y).item(), data.size(), out, data.y);
     } else {
-        nn::DataLoader batches(data, {.batch_size = batch_size, .shuffle = false});
+        data::DataLoader batches(data, {.batch_size = batch_size, .shuffle = false});
         for (auto [x, y] : batches) {
             const Tensor out = model(x);
             acc.add(loss(out, y).item(), rows_of(x), out, y);
@@ -122,7 +122,7 @@ void check_finite_values(const xt::xarray<T>& a, const Shape& shape, const std::
     }
 }
 
-void check_finite(const nn::Dataset& data, const std::string& which) {
+void check_finite(const data::Dataset& data, const std::string& which) {
     for (const auto& [t, name] : {std::pair{&data.x, "x"}, std::pair{&data.y, "y"}}) {
         if (!t->defined()) continue;
         const std::string what = "fit: the " + which + " data's " + name;
@@ -159,7 +159,7 @@ std::string format_logs(const Logs& logs) {
     return out;
 }
 
-Logs evaluate(nn::Module& model, const LossFn& loss, const nn::Dataset& data,
+Logs evaluate(nn::Module& model, const LossFn& loss, const data::Dataset& data,
               const std::vector<std::string>& metrics, double threshold, std::size_t batch_size) {
     check_metrics(metrics, "evaluate");
     if (batch_size == 0) throw ValueError("evaluate: batch_size must be at least 1, got 0");
@@ -169,7 +169,7 @@ Logs evaluate(nn::Module& model, const LossFn& loss, const nn::Dataset& data,
     return logs;
 }
 
-FitResult fit(nn::Module& model, Optimizer& optimizer, const LossFn& loss, nn::DataLoader& train,
+FitResult fit(nn::Module& model, Optimizer& optimizer, const LossFn& loss, data::DataLoader& train,
               const FitOptions& options) {
     check_metrics(options.metrics, "fit");
     if (options.initial_epoch < 0 || options.epochs < options.initial_epoch) {

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "tapegrad/autodiff/autodiff.hpp"
+#include "tapegrad/data/data.hpp"
+#include "tapegrad/formats/npz.hpp"
 #include "tapegrad/nn/nn.hpp"
 #include "tapegrad/optim/optim.hpp"
 
@@ -50,7 +52,7 @@ nn::Sequential small_mlp() {
 }
 
 // Bit-for-bit equality of two state dicts (same names, dtypes, shapes, values).
-bool same(const nn::StateDict& a, const nn::StateDict& b) {
+bool same(const StateDict& a, const StateDict& b) {
     if (a.size() != b.size()) return false;
     for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
         if (ia->first != ib->first || ia->second.dtype() != ib->second.dtype() ||
@@ -141,11 +143,11 @@ void raw_and_fixed(Input data, F&& load) {
 void csv(Input data) {
     write_file(scratch(), data);
     try {
-        const auto table = nn::read_csv_table(scratch(), {.dtype = f64});
+        const auto table = data::read_csv_table(scratch(), {.dtype = f64});
         if (table.values.dim() != 2 || table.values.shape()[1] != table.columns.size())
             finding("read_csv_table: values do not have one column per header name");
         if (!table.columns.empty()) {
-            const auto ds = nn::read_csv(scratch(), table.columns.front());
+            const auto ds = data::read_csv(scratch(), table.columns.front());
             if (ds.data.x.shape()[0] != table.values.shape()[0])
                 finding("read_csv: rows differ from read_csv_table's");
         }
@@ -156,8 +158,8 @@ void csv(Input data) {
 void idx(Input data) {
     write_file(scratch(), data);
     try {
-        const Tensor a = nn::read_idx(scratch(), f32);
-        const Tensor b = nn::read_idx(scratch(), f64);
+        const Tensor a = data::read_idx(scratch(), f32);
+        const Tensor b = data::read_idx(scratch(), f64);
         if (a.shape() != b.shape()) finding("read_idx: float32 and float64 shapes differ");
     } catch (const Error&) {
     }
@@ -166,13 +168,13 @@ void idx(Input data) {
 void npz(Input data) {
     raw_and_fixed(data, [] {
         try {
-            const nn::StateDict loaded = nn::load_npz(scratch());
+            const StateDict loaded = formats::load_npz(scratch());
             for (const auto& [name, t] : loaded)
                 if (!t.defined()) finding("load_npz: undefined tensor '" + name + "'");
         } catch (const Error&) {
         }
         auto model = small_mlp();
-        const nn::StateDict before = model.state_dict();
+        const StateDict before = model.state_dict();
         try {
             nn::load(model, scratch());
         } catch (const Error&) {
@@ -187,7 +189,7 @@ void checkpoint(Input data) {
         optim::Adam opt(model.parameters(), {.lr = 0.01});
         one_step(model, opt);
         optim::StepLR sched(opt, 2, 0.5);
-        const nn::StateDict model_before = model.state_dict(), opt_before = opt.state_dict();
+        const StateDict model_before = model.state_dict(), opt_before = opt.state_dict();
         auto unchanged = [&](const char* who) {
             if (!same(model_before, model.state_dict()) || !same(opt_before, opt.state_dict()))
                 finding(std::string(who) + " changed the model or the optimizer and threw");
@@ -204,7 +206,7 @@ void checkpoint(Input data) {
         } catch (const Error&) {
             unchanged("load_training_checkpoint");
         }
-        const nn::StateDict sched_before = sched.state_dict();
+        const StateDict sched_before = sched.state_dict();
         try {
             optim::load_training_checkpoint(scratch(), model, opt, &sched);
         } catch (const Error&) {
@@ -252,8 +254,8 @@ void write_seeds(const fs::path& dir) {
     fs::create_directories(dir / "npz");
     auto model = small_mlp();
     nn::save(model, dir / "npz" / "seed-mlp.npz");
-    nn::save_npz(dir / "npz" / "seed-mixed.npz",
-                 {{"s", scalar(2.5, f64)}, {"v", tensor({1.0, 2.0, 3.0}, f32)}});
+    formats::save_npz(dir / "npz" / "seed-mixed.npz",
+                      {{"s", scalar(2.5, f64)}, {"v", tensor({1.0, 2.0, 3.0}, f32)}});
 
     fs::create_directories(dir / "checkpoint");
     optim::Adam opt(model.parameters(), {.lr = 0.01});

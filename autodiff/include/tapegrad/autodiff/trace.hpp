@@ -1,17 +1,17 @@
 #pragma once
 // Seeing backprop happen: a listing of what a tape recorded, a trace of a backward pass node by
 // node with the real numbers (the gradient that arrives, the local rule, what each input
-// receives), a stepper that walks through both, and Graphviz pictures of the graph.
+// receives), a stepper that holds both as data and as pages of text, and the graph as DOT text.
+// The terminal loop and the call to Graphviz are the command line's (tapegrad/cli/).
 //
 //   tg::Tape tape;
 //   tg::Stepper stepper;
 //   tape.set_observer(&stepper);                 // the next backward is recorded
 //   tg::Tensor loss = tg::square(w * x - y).name("loss");
 //   tape.backward(loss);
-//   std::cout << stepper.transcript();           // everything at once, or
-//   stepper.interact(std::cin, std::cout);       // one node at a time
+//   std::cout << stepper.transcript();           // everything at once
+//   // step by step at a terminal: tg::cli::interact (tapegrad/cli/stepper_terminal.hpp)
 #include <cstdint>
-#include <filesystem>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -80,9 +80,9 @@ struct TraceStep {
 };
 
 // Records a backward pass when set as a tape's observer, then shows it: all at once
-// (transcript), step by step (page), or interactively (interact). Values and gradients are
-// copies of the tape's own, so the stepper may outlive the tape. Each backward pass it sees
-// replaces the previous record. Made for learning-sized graphs: it copies every value and,
+// (transcript) or step by step (page; tg::cli::interact walks the pages at a terminal). Values and
+// gradients are copies of the tape's own, so the stepper may outlive the tape. Each backward pass
+// it sees replaces the previous record. Made for learning-sized graphs: it copies every value and,
 // at each node, its inputs' gradients.
 class Stepper : public BackwardObserver {
   public:
@@ -123,10 +123,6 @@ class Stepper : public BackwardObserver {
     std::string page(std::size_t position) const;
     // A tensor as it stands at a position: its value once computed, its gradient so far.
     std::string print(const std::string& name, std::size_t position) const;
-    // The interactive loop: shows a position, reads a command line, until q or the end of
-    // input. n (or Enter, →) next, p (←) previous, b beginning, e end, print NAME, l listing,
-    // t whole trace, g gradients, h help, q quit. Unknown commands get a message.
-    void interact(std::istream& in, std::ostream& out) const;
 
   private:
     void require_recorded(const char* what) const;
@@ -140,26 +136,10 @@ class Stepper : public BackwardObserver {
     Tensor seed_;
 };
 
-// The help text of the interactive stepper.
-std::string stepper_help();
-
 // The tape as a Graphviz DOT graph: a box per tensor (name, shape, dtype, value and, where the
 // last backward left one, the gradient), an ellipse per op, arrows in the direction of the
 // forward pass. Values of tensors up to options.dot_full_limit elements are shown in full.
 std::string to_dot(const Tape& tape, const TraceOptions& options = {},
                    const std::string& title = {});
-
-// Where Graphviz's `dot` is on the PATH; empty when it is not installed.
-std::filesystem::path find_graphviz_dot();
-
-struct GraphFiles {
-    std::filesystem::path dot;
-    std::filesystem::path svg;  // empty when no SVG was made
-    std::string message;        // what was written, or how to render the DOT file by hand
-};
-// Writes the DOT text to dot_path and, when Graphviz is installed, renders it to the same path
-// with .svg (dot -Tsvg). Without Graphviz the message says how to install and run it. Throws
-// IoError when a file cannot be written or dot fails.
-GraphFiles write_graph(const std::string& dot_text, const std::filesystem::path& dot_path);
 
 }  // namespace tapegrad

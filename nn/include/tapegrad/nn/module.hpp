@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "tapegrad/autodiff/dtype.hpp"
+#include "tapegrad/autodiff/state_dict.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
-#include "tapegrad/nn/state_dict.hpp"
 
 namespace tapegrad::nn {
 

@@ -1,8 +1,7 @@
 #pragma once
-// Everything of tapegrad's nn part in one include.
+// Everything of tapegrad's nn part in one include (data sets and loaders are in
+// tapegrad/data/data.hpp, .npz files in tapegrad/formats/npz.hpp, charts in tapegrad/charts/).
 #include "tapegrad/nn/activation.hpp"
-#include "tapegrad/nn/data_loader.hpp"
-#include "tapegrad/nn/dataset.hpp"
 #include "tapegrad/nn/dropout.hpp"
 #include "tapegrad/nn/gradcheck.hpp"
 #include "tapegrad/nn/init.hpp"
@@ -11,11 +10,5 @@
 #include "tapegrad/nn/loss.hpp"
 #include "tapegrad/nn/metrics.hpp"
 #include "tapegrad/nn/module.hpp"
-#include "tapegrad/nn/npz.hpp"
-#include "tapegrad/nn/plot.hpp"
-#include "tapegrad/nn/readers.hpp"
-#include "tapegrad/nn/scaler.hpp"
 #include "tapegrad/nn/sequential.hpp"
 #include "tapegrad/nn/serialize.hpp"
-#include "tapegrad/nn/state_dict.hpp"
-#include "tapegrad/nn/synthetic.hpp"

@@ -21,16 +21,10 @@
 
 namespace tapegrad::optim {
 
-namespace detail {
-// Writes text to a temporary beside path, then renames it over path (IoError naming the file).
-void write_text_atomically(const std::filesystem::path& path, const std::string& text);
-}  // namespace detail
-
 // ---- History ---------------------------------------------------------------------------
 
 struct HistoryOptions {
     std::filesystem::path csv_path{};  // written at train end when not empty (save_csv)
-    std::filesystem::path svg_path{};  // written at train end when not empty (plot)
 };
 
 // Every epoch's logs, as Keras's History (cleared when a training run begins). The files
@@ -50,11 +44,9 @@ class History : public Callback {
     std::vector<double> values(const std::string& name) const;
 
     // Columns epoch (1-based), then every log name that occurs, sorted; one row per epoch;
-    // numbers as %.10g, an empty cell where an epoch lacks a log. Written to a temporary
-    // beside the file, then renamed over it; IoError naming the file on failure.
+    // numbers as %.10g, an empty cell where an epoch lacks a log. Written atomically
+    // (formats::write_file_atomically); IoError naming the file on failure.
     void save_csv(const std::filesystem::path& path) const;
-    // An SVG of loss and val_loss (when present) against the 1-based epoch (nn::LinePlot).
-    void plot(const std::filesystem::path& path) const;
 
   private:
     Options options_;
@@ -181,8 +173,6 @@ struct LRFinderResult {
 
     // Columns step (1-based), lr, loss, smoothed_loss; %.10g; written atomically.
     void save_csv(const std::filesystem::path& path) const;
-    // Smoothed and raw loss against lr on a log axis, a marker at the suggestion (LinePlot).
-    void plot(const std::filesystem::path& path) const;
 };
 
 // The learning-rate range test (Smith 2015; fastai's lr_find): before step k (0-based) every
@@ -216,7 +206,6 @@ class LRFinder : public Callback {
     const LRFinderResult& result() const { return result_; }
     const Options& options() const { return options_; }
     void save_csv(const std::filesystem::path& path) const { result_.save_csv(path); }
-    void plot(const std::filesystem::path& path) const { result_.plot(path); }
 
   private:
     double lr_at(std::size_t k) const;
@@ -231,7 +220,7 @@ class LRFinder : public Callback {
 // Runs fit with only an LRFinder for ceil(num_steps / batches per epoch) epochs and returns
 // what it found; model, optimizer and loader are as they were afterwards.
 LRFinderResult lr_find(nn::Module& model, Optimizer& optimizer, const LossFn& loss,
-                       nn::DataLoader& loader, const LRFinderOptions& options = {});
+                       data::DataLoader& loader, const LRFinderOptions& options = {});
 
 // ---- DivergenceGuard -------------------------------------------------------------------
 

@@ -40,7 +40,7 @@
 #include <string>
 #include <vector>
 
-#include "tapegrad/nn/data_loader.hpp"
+#include "tapegrad/data/data_loader.hpp"
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/optim/lr_scheduler.hpp"
 #include "tapegrad/optim/optimizer.hpp"
@@ -73,7 +73,7 @@ class Callback {
 struct TrainState {
     nn::Module& model;
     Optimizer& optimizer;
-    nn::DataLoader& loader;
+    data::DataLoader& loader;
     // 0-based and counted from the start of training, as Keras counts: a run resumed with
     // initial_epoch = 3 starts at epoch 3 (not 0). Messages print it 1-based.
     int epoch = 0;
@@ -99,7 +99,7 @@ enum class ScheduleEvery { epoch, batch };
 
 struct FitOptions {
     int epochs = 10;
-    const nn::Dataset* validation = nullptr;  // evaluated in eval mode, in NoGrad, each epoch
+    const data::Dataset* validation = nullptr;  // evaluated in eval mode, in NoGrad, each epoch
     std::size_t validation_batch_size = 1024;
     // "accuracy", "precision", "recall", "f1" (scores thresholded at 0 for logits [N, 1]),
     // "mse", "mae", "r2"; computed on the training rows seen in the epoch and on validation.
@@ -129,14 +129,14 @@ struct FitResult {
 // epochs < initial_epoch, a scheduler of another optimizer, a loader with no batches, an
 // empty validation set, a null callback), and for a NaN or infinity in the training or
 // validation data, naming the row and column (one pass over the data when fit starts).
-FitResult fit(nn::Module& model, Optimizer& optimizer, const LossFn& loss, nn::DataLoader& train,
+FitResult fit(nn::Module& model, Optimizer& optimizer, const LossFn& loss, data::DataLoader& train,
               const FitOptions& options = {});
 
 // The mean loss and metrics of a model over a data set (eval mode, NoGrad, batched): "loss"
 // is the mean of the batch losses weighted by their rows (the loss of the whole set for a
 // mean-reduced loss, to rounding), the metrics are computed once on all the outputs. The
 // model's mode is restored afterwards.
-Logs evaluate(nn::Module& model, const LossFn& loss, const nn::Dataset& data,
+Logs evaluate(nn::Module& model, const LossFn& loss, const data::Dataset& data,
               const std::vector<std::string>& metrics = {}, double threshold = 0.0,
               std::size_t batch_size = 1024);
 

@@ -21,12 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "tapegrad/autodiff/state_dict.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
-#include "tapegrad/nn/state_dict.hpp"
 
 namespace tapegrad::optim {
-
-using nn::StateDict;
 
 struct ParamGroup {
     std::vector<Tensor> params;

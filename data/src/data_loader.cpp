@@ -1,0 +1,85 @@
+// DataLoader: the per-epoch order and the gather of one batch's rows.
+#include "tapegrad/data/data_loader.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "tapegrad/autodiff/error.hpp"
+
+namespace tapegrad::data {
+
+namespace {
+
+// splitmix64's finaliser: a bijection that spreads every input bit over the output, so that
+// neighbouring (seed, epoch) pairs give unrelated generator seeds.
+std::uint64_t splitmix64(std::uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+}  // namespace
+
+DataLoader::DataLoader(Dataset data, DataLoaderOptions options)
+    : data_(std::move(data)), options_(options) {
+    data_.size();  // ShapeError now rather than at the first batch
+    if (options_.batch_size == 0)
+        throw ValueError("DataLoader: batch_size must be at least 1, got 0");
+    order_ = order_of_epoch(0);
+}
+
+std::vector<std::size_t> DataLoader::order_of_epoch(std::uint64_t e) const {
+    const std::size_t n = data_.size();
+    if (!options_.shuffle) {
+        std::vector<std::size_t> order(n);
+        for (std::size_t i = 0; i < n; ++i) order[i] = i;
+        return order;
+    }
+    Generator gen(splitmix64(splitmix64(options_.seed) ^ e));
+    return permutation(n, gen);
+}
+
+std::size_t DataLoader::rows_per_batch() const {
+    return std::min(options_.batch_size, std::max<std::size_t>(data_.size(), 1));
+}
+
+std::size_t DataLoader::num_batches() const {
+    const std::size_t n = data_.size();
+    const std::size_t b = rows_per_batch();
+    return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+DataLoader::Batch DataLoader::batch(std::size_t b) const {
+    const std::size_t count = num_batches();
+    if (b >= count)
+        throw ValueError("DataLoader::batch: batch " + std::to_string(b) + " is out of range for " +
+                         std::to_string(count) + " batches");
+    const std::size_t rows = rows_per_batch();
+    const std::size_t first = b * rows;
+    const std::size_t last = std::min(first + rows, order_.size());
+    std::vector<std::size_t> idx(order_.begin() + static_cast<std::ptrdiff_t>(first),
+                                 order_.begin() + static_cast<std::ptrdiff_t>(last));
+    Dataset part = data_.subset(idx);
+    return {std::move(part.x), std::move(part.y)};
+}
+
+DataLoader::iterator DataLoader::begin() {
+    order_ = order_of_epoch(next_epoch_++);
+    return iterator(this, 0);
+}
+
+DataLoader::iterator DataLoader::end() const {
+    return iterator(this, num_batches());
+}
+
+DataLoader::Batch DataLoader::iterator::operator*() const {
+    return loader_->batch(batch_);
+}
+
+DataLoader::iterator& DataLoader::iterator::operator++() {
+    ++batch_;
+    return *this;
+}
+
+}  // namespace tapegrad::data

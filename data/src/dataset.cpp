@@ -1,0 +1,184 @@
+// Dataset rows, seeded permutations and the train / validation / test split.
+#include "tapegrad/data/dataset.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "tapegrad/autodiff/error.hpp"
+
+namespace tapegrad::data {
+
+namespace {
+
+// The shortest text that reads back as v ("0.1", "3.5", "1e+20").
+std::string num(double v) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+}
+
+// Rows idx of a row-major array: one memcpy per row, so only the chosen rows are touched.
+template <class T>
+Tensor gather_rows(const xt::xarray<T>& a, const std::vector<std::size_t>& idx) {
+    Shape shape = a.shape();
+    const std::size_t row = shape[0] == 0 ? 0 : a.size() / shape[0];
+    shape[0] = idx.size();
+    auto out = xt::xarray<T>::from_shape(shape);
+    T* dst = out.data();
+    const T* src = a.data();
+    for (std::size_t i = 0; i < idx.size(); ++i)
+        if (row) std::memcpy(dst + i * row, src + idx[i] * row, row * sizeof(T));
+    return Tensor(std::move(out));
+}
+
+Tensor gather(const Tensor& t, const std::vector<std::size_t>& idx) {
+    if (t.dtype() == f32) return gather_rows(t.value<float>(), idx);
+    return gather_rows(t.value<double>(), idx);
+}
+
+// Nearest whole number of rows, halves up.
+std::size_t rows_for(double fraction, std::size_t n) {
+    return static_cast<std::size_t>(std::floor(fraction * static_cast<double>(n) + 0.5));
+}
+
+void check_fraction(const char* name, double f) {
+    if (!std::isfinite(f) || f < 0.0 || f >= 1.0)
+        throw ValueError(std::string("split: the ") + name + " fraction must be in [0, 1), got " +
+                         num(f));
+}
+
+// The class label of every row of y (one column of whole numbers), for stratification.
+std::vector<double> labels_of(const Tensor& y) {
+    const Shape& s = y.shape();
+    if (!(s.size() == 1 || (s.size() == 2 && s[1] == 1)))
+        throw ValueError("split: stratify needs y of class labels [N] or [N, 1], got y " +
+                         shape_str(s));
+    const xt::xarray<double> v = y.to_array<double>();
+    std::vector<double> out(v.begin(), v.end());
+    for (std::size_t i = 0; i < out.size(); ++i)
+        if (!std::isfinite(out[i]) || out[i] != std::floor(out[i]))
+            throw ValueError("split: stratify needs whole-number class labels, but y in row " +
+                             std::to_string(i) + " is " + num(out[i]));
+    return out;
+}
+
+// Shares total rows out among classes of the given sizes, each class c getting about
+// fraction·n_c without going over capacity[c]: floors first, then one row each to the largest
+// remainders (ties to the earlier class), repeated while rows are missing.
+std::vector<std::size_t> share_out(double fraction, std::size_t total,
+                                   const std::vector<std::size_t>& sizes,
+                                   const std::vector<std::size_t>& capacity) {
+    const std::size_t k = sizes.size();
+    std::vector<std::size_t> got(k);
+    std::vector<double> remainder(k);
+    std::size_t given = 0;
+    for (std::size_t c = 0; c < k; ++c) {
+        const double exact = fraction * static_cast<double>(sizes[c]);
+        got[c] = std::min(static_cast<std::size_t>(std::floor(exact)), capacity[c]);
+        remainder[c] = exact - std::floor(exact);
+        given += got[c];
+    }
+    std::vector<std::size_t> order(k);
+    for (std::size_t c = 0; c < k; ++c) order[c] = c;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return remainder[a] > remainder[b]; });
+    while (given < total) {
+        bool progress = false;
+        for (std::size_t c : order) {
+            if (given == total) break;
+            if (got[c] < capacity[c]) ++got[c], ++given, progress = true;
+        }
+        if (!progress) break;  // cannot happen: the caller leaves room for train
+    }
+    return got;
+}
+
+}  // namespace
+
+std::size_t Dataset::size() const {
+    if (!x.defined() || !y.defined())
+        throw ShapeError(std::string("Dataset: ") + (x.defined() ? "y" : "x") + " is undefined");
+    if (x.dim() == 0 || y.dim() == 0)
+        throw ShapeError("Dataset: x and y need a first (row) axis, got x " + shape_str(x.shape()) +
+                         " and y " + shape_str(y.shape()));
+    if (x.shape()[0] != y.shape()[0])
+        throw ShapeError("Dataset: x and y have different numbers of rows: x " +
+                         shape_str(x.shape()) + ", y " + shape_str(y.shape()));
+    return x.shape()[0];
+}
+
+Dataset Dataset::subset(const std::vector<std::size_t>& idx) const {
+    const std::size_t n = size();
+    for (std::size_t i = 0; i < idx.size(); ++i)
+        if (idx[i] >= n)
+            throw ValueError("Dataset::subset: index " + std::to_string(idx[i]) + " (position " +
+                             std::to_string(i) + ") is out of range for " + std::to_string(n) +
+                             " rows");
+    return {gather(x, idx), gather(y, idx)};
+}
+
+std::vector<std::size_t> permutation(std::size_t n, Generator& gen) {
+    std::vector<std::size_t> p(n);
+    for (std::size_t i = 0; i < n; ++i) p[i] = i;
+    // Fisher-Yates: position i takes a uniformly chosen element of p[0..i].
+    for (std::size_t i = n; i > 1; --i) std::swap(p[i - 1], p[gen.below(i)]);
+    return p;
+}
+
+Split split(const Dataset& data, const SplitOptions& options) {
+    check_fraction("validation", options.validation);
+    check_fraction("test", options.test);
+    const std::size_t n = data.size();
+    const std::size_t n_val = rows_for(options.validation, n);
+    const std::size_t n_test = rows_for(options.test, n);
+    if (n_val + n_test >= n)
+        throw ValueError("split: validation " + num(options.validation) + " and test " +
+                         num(options.test) + " of " + std::to_string(n) + " rows take " +
+                         std::to_string(n_val) + " + " + std::to_string(n_test) +
+                         " rows and leave none for training");
+
+    Generator gen(options.seed);
+    const std::vector<std::size_t> perm = permutation(n, gen);
+
+    // Per class (one class when not stratified): how many of its rows go to test and
+    // validation; walking the permutation, a class's rows fill train, validation, test in turn.
+    std::vector<std::size_t> cls(n, 0);
+    std::vector<std::size_t> sizes{n};
+    if (options.stratify) {
+        const std::vector<double> labels = labels_of(data.y);
+        std::map<double, std::size_t> index;  // label -> class number, in label order
+        for (double l : labels) index.emplace(l, 0);
+        std::size_t k = 0;
+        for (auto& [label, c] : index) c = k++;
+        sizes.assign(k, 0);
+        for (std::size_t i = 0; i < n; ++i) ++sizes[cls[i] = index[labels[i]]];
+    }
+    const std::vector<std::size_t> test = share_out(options.test, n_test, sizes, sizes);
+    std::vector<std::size_t> room(sizes.size());
+    for (std::size_t c = 0; c < sizes.size(); ++c) room[c] = sizes[c] - test[c];
+    const std::vector<std::size_t> val = share_out(options.validation, n_val, sizes, room);
+
+    std::vector<std::size_t> seen(sizes.size(), 0);
+    std::vector<std::size_t> train_idx, val_idx, test_idx;
+    train_idx.reserve(n - n_val - n_test);
+    val_idx.reserve(n_val);
+    test_idx.reserve(n_test);
+    for (std::size_t row : perm) {
+        const std::size_t c = cls[row];
+        const std::size_t k = seen[c]++;
+        const std::size_t n_train_c = sizes[c] - test[c] - val[c];
+        if (k < n_train_c)
+            train_idx.push_back(row);
+        else if (k < n_train_c + val[c])
+            val_idx.push_back(row);
+        else
+            test_idx.push_back(row);
+    }
+    return {data.subset(train_idx), data.subset(val_idx), data.subset(test_idx)};
+}
+
+}  // namespace tapegrad::data
