@@ -71,6 +71,14 @@ void need_like(const char* what, const std::vector<Tensor>& v, const std::vector
     }
 }
 
+// prepare() for a function taken along vectors v (one per input, of its shape and dtype).
+std::vector<Tensor> prepare_along(const char* what, const std::vector<Tensor>& inputs,
+                                  const std::vector<Tensor>& v, const FunctionalOptions& options) {
+    auto xs = prepare(what, inputs, options);
+    need_like(what, v, xs);
+    return xs;
+}
+
 // Σ_i sum(a_i · b_i): a scalar that is linear in each b_i.
 Tensor dot_all(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
     Tensor s;
@@ -143,8 +151,7 @@ VjpResult vjp(const TensorFunction& f, const std::vector<Tensor>& inputs, const 
 
 JvpResult jvp(const TensorFunction& f, const std::vector<Tensor>& inputs,
               const std::vector<Tensor>& v, FunctionalOptions options) {
-    const auto xs = prepare("jvp", inputs, options);
-    need_like("jvp", v, xs);
+    const auto xs = prepare_along("jvp", inputs, v, options);
     Tape tape;
     const Tensor y = call("jvp", f, xs);
     if (!y.requires_grad()) return {result(y, options), zeros_like(y)};
@@ -197,8 +204,7 @@ Tensor hessian(const std::function<Tensor(const Tensor&)>& f, const Tensor& inpu
 
 HvpResult hvp(const TensorFunction& f, const std::vector<Tensor>& inputs,
               const std::vector<Tensor>& v, FunctionalOptions options) {
-    const auto xs = prepare("hvp", inputs, options);
-    need_like("hvp", v, xs);
+    const auto xs = prepare_along("hvp", inputs, v, options);
     Tape tape;
     const Tensor y = call("hvp", f, xs);
     need_scalar("hvp", y);

@@ -60,49 +60,56 @@ void column_sums(const T* g, std::size_t m, std::size_t n, T* d, bool fresh) {
     }
 }
 
+// The sizes [M, K, N] of the flattened product, from a node's integer arguments.
+struct ProductSizes {
+    std::size_t m, k, n;
+    template <class Ints>
+    explicit ProductSizes(const Ints& ints)
+        : m(static_cast<std::size_t>(ints[0])),
+          k(static_cast<std::size_t>(ints[1])),
+          n(static_cast<std::size_t>(ints[2])) {}
+};
+
+// Input i's gradient += op(A)·op(B) ([rows, cols], inner extent `inner`), straight into its
+// buffer: beta = 1 adds to what is there, beta = 0 overwrites a fresh one.
+template <class T>
+void gemm_into_grad(BackwardContext<T>& c, int i, bool trans_a, bool trans_b, std::size_t rows,
+                    std::size_t cols, std::size_t inner, const T* a, const T* b) {
+    if (!c.needs(i)) return;
+    auto [d, fresh] = c.grad_buffer(i);
+    blas::gemm(trans_a, trans_b, rows, cols, inner, T(1), a, b, fresh ? T(0) : T(1), d->data());
+}
+
 // ints: [M, K, N] of the flattened product.
 struct Matmul {
     static constexpr OpInfo info{.name = "matmul", .rule = "out = A·B; ∂/∂A = g·Bᵀ, ∂/∂B = Aᵀ·g"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const auto m = static_cast<std::size_t>(args.ints[0]),
-                   k = static_cast<std::size_t>(args.ints[1]),
-                   n = static_cast<std::size_t>(args.ints[2]);
+        const ProductSizes p(args.ints);
         Shape s = in[0]->shape();
         if (in[1]->dimension() == 1) {
             s.pop_back();  // [.., M, K] x [K] -> [.., M]
         } else {
-            s.back() = n;
+            s.back() = p.n;
         }
         xt::xarray<T> out = xt::xarray<T>::from_shape(s);
-        blas::gemm(false, false, m, n, k, T(1), in[0]->data(), in[1]->data(), T(0), out.data());
+        blas::gemm(false, false, p.m, p.n, p.k, T(1), in[0]->data(), in[1]->data(), T(0),
+                   out.data());
         return out;
     }
     template <class T>
     static void backward(BackwardContext<T>& c) {
-        const auto m = static_cast<std::size_t>(c.ints()[0]),
-                   k = static_cast<std::size_t>(c.ints()[1]),
-                   n = static_cast<std::size_t>(c.ints()[2]);
+        const ProductSizes p(c.ints());
         const T* g = c.grad().data();
-        // Accumulate straight into the gradient buffers: beta = 1 adds, beta = 0 overwrites.
-        if (c.needs(0)) {
-            auto [da, fresh] = c.grad_buffer(0);
-            blas::gemm(false, true, m, k, n, T(1), g, c.in(1).data(), fresh ? T(0) : T(1),
-                       da->data());
-        }
-        if (c.needs(1)) {
-            auto [db, fresh] = c.grad_buffer(1);
-            blas::gemm(true, false, k, n, m, T(1), c.in(0).data(), g, fresh ? T(0) : T(1),
-                       db->data());
-        }
+        gemm_into_grad(c, 0, false, true, p.m, p.k, p.n, g, c.in(1).data());  // dA = g·Bᵀ
+        gemm_into_grad(c, 1, true, false, p.k, p.n, p.m, c.in(0).data(), g);  // dB = Aᵀ·g
     }
     // The same products in recorded ops, each case in its own shapes: A [M,K]·B [K,N], A [M,K]·b
     // [K] (dA = g bᵀ, an outer product), and a batch A [P,M,K]·B [K,N] (dB sums over the batch).
     static void backward_graph(GraphContext& c) {
         const Tensor a = c.in(0), b = c.in(1), g = c.grad();
-        const auto m = c.ints()[0], k = c.ints()[1], n = c.ints()[2];
-        const Shape mk{static_cast<std::size_t>(m), static_cast<std::size_t>(k)};
-        const Shape mn{static_cast<std::size_t>(m), static_cast<std::size_t>(n)};
+        const ProductSizes p(c.ints());
+        const Shape mk{p.m, p.k}, mn{p.m, p.n};
         if (b.dim() == 1) {
             if (c.needs(0)) c.accumulate(0, matmul(reshape(g, mn), reshape(b, {1, mk[1]})));
             if (c.needs(1)) c.accumulate(1, matmul(transpose(a), g));
@@ -120,49 +127,35 @@ struct Linear {
         .name = "linear", .rule = "out = x·Wᵀ + b; ∂/∂x = g·W, ∂/∂W = gᵀ·x, ∂/∂b = Σ_rows g"};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const auto m = static_cast<std::size_t>(args.ints[0]),
-                   k = static_cast<std::size_t>(args.ints[1]),
-                   n = static_cast<std::size_t>(args.ints[2]);
+        const ProductSizes p(args.ints);
         Shape s = in[0]->shape();
-        s.back() = n;
+        s.back() = p.n;
         xt::xarray<T> out = xt::xarray<T>::from_shape(s);
         T* o = out.data();
         if (in.size() == 3) {
             const T* b = in[2]->data();  // start from the bias, then add the product (beta = 1)
-            for (std::size_t i = 0; i < m; ++i)  // (std::copy: a memmove call per row, 6% of a
-                for (std::size_t j = 0; j < n; ++j) o[i * n + j] = b[j];  // logreg step at n=1)
+            for (std::size_t i = 0; i < p.m; ++i)  // (std::copy: a memmove call per row, 6% of
+                for (std::size_t j = 0; j < p.n; ++j) o[i * p.n + j] = b[j];  // a logreg step)
         }
-        blas::gemm(false, true, m, n, k, T(1), in[0]->data(), in[1]->data(),
+        blas::gemm(false, true, p.m, p.n, p.k, T(1), in[0]->data(), in[1]->data(),
                    in.size() == 3 ? T(1) : T(0), o);
         return out;
     }
     template <class T>
     static void backward(BackwardContext<T>& c) {
-        const auto m = static_cast<std::size_t>(c.ints()[0]),
-                   k = static_cast<std::size_t>(c.ints()[1]),
-                   n = static_cast<std::size_t>(c.ints()[2]);
+        const ProductSizes p(c.ints());
         const T* g = c.grad().data();
-        if (c.needs(0)) {  // dx[M,K] = g[M,N]·W[N,K]
-            auto [dx, fresh] = c.grad_buffer(0);
-            blas::gemm(false, false, m, k, n, T(1), g, c.in(1).data(), fresh ? T(0) : T(1),
-                       dx->data());
-        }
-        if (c.needs(1)) {  // dW[N,K] = gᵀ[N,M]·x[M,K]
-            auto [dw, fresh] = c.grad_buffer(1);
-            blas::gemm(true, false, n, k, m, T(1), g, c.in(0).data(), fresh ? T(0) : T(1),
-                       dw->data());
-        }
+        gemm_into_grad(c, 0, false, false, p.m, p.k, p.n, g, c.in(1).data());  // dx = g·W
+        gemm_into_grad(c, 1, true, false, p.n, p.k, p.m, g, c.in(0).data());   // dW = gᵀ·x
         if (c.n_in() == 3 && c.needs(2)) {  // db[N] = column sums of g
             auto [db, fresh] = c.grad_buffer(2);
-            column_sums(g, m, n, db->data(), fresh);
+            column_sums(g, p.m, p.n, db->data(), fresh);
         }
     }
     // The same in recorded ops, on x and g flattened to [M, K] and [M, N].
     static void backward_graph(GraphContext& c) {
-        const auto m = static_cast<std::size_t>(c.ints()[0]),
-                   k = static_cast<std::size_t>(c.ints()[1]),
-                   n = static_cast<std::size_t>(c.ints()[2]);
-        const Tensor x = reshape(c.in(0), {m, k}), g = reshape(c.grad(), {m, n});
+        const ProductSizes p(c.ints());
+        const Tensor x = reshape(c.in(0), {p.m, p.k}), g = reshape(c.grad(), {p.m, p.n});
         if (c.needs(0)) c.accumulate(0, reshape(matmul(g, c.in(1)), c.in_shape(0)));
         if (c.needs(1)) c.accumulate(1, matmul(transpose(g), x));
         if (c.n_in() == 3 && c.needs(2)) c.accumulate(2, sum(g, {0}));

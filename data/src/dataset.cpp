@@ -2,7 +2,6 @@
 #include "tapegrad/data/dataset.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -13,13 +12,6 @@
 namespace tapegrad::data {
 
 namespace {
-
-// The shortest text that reads back as v ("0.1", "3.5", "1e+20").
-std::string num(double v) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
-}
 
 // Rows idx of a row-major array: one memcpy per row, so only the chosen rows are touched.
 template <class T>
@@ -48,7 +40,7 @@ std::size_t rows_for(double fraction, std::size_t n) {
 void check_fraction(const char* name, double f) {
     if (!std::isfinite(f) || f < 0.0 || f >= 1.0)
         throw ValueError(std::string("split: the ") + name + " fraction must be in [0, 1), got " +
-                         num(f));
+                         exact_text(f));
 }
 
 // The class label of every row of y (one column of whole numbers), for stratification.
@@ -62,7 +54,7 @@ std::vector<double> labels_of(const Tensor& y) {
     for (std::size_t i = 0; i < out.size(); ++i)
         if (!std::isfinite(out[i]) || out[i] != std::floor(out[i]))
             throw ValueError("split: stratify needs whole-number class labels, but y in row " +
-                             std::to_string(i) + " is " + num(out[i]));
+                             std::to_string(i) + " is " + exact_text(out[i]));
     return out;
 }
 
@@ -136,8 +128,8 @@ Split split(const Dataset& data, const SplitOptions& options) {
     const std::size_t n_val = rows_for(options.validation, n);
     const std::size_t n_test = rows_for(options.test, n);
     if (n_val + n_test >= n)
-        throw ValueError("split: validation " + num(options.validation) + " and test " +
-                         num(options.test) + " of " + std::to_string(n) + " rows take " +
+        throw ValueError("split: validation " + exact_text(options.validation) + " and test " +
+                         exact_text(options.test) + " of " + std::to_string(n) + " rows take " +
                          std::to_string(n_val) + " + " + std::to_string(n_test) +
                          " rows and leave none for training");
 

@@ -113,29 +113,19 @@ struct ElementType {
     std::size_t size;
 };
 
+// The element types of the format, by their code in the header.
+constexpr std::pair<unsigned, ElementType> kElementTypes[] = {
+    {0x08, {"unsigned byte", 1}}, {0x09, {"signed byte", 1}}, {0x0B, {"short", 2}},
+    {0x0C, {"int", 4}},           {0x0D, {"float", 4}},       {0x0E, {"double", 8}}};
+
 bool element_type(unsigned code, ElementType& t) {
-    switch (code) {
-        case 0x08:
-            t = {"unsigned byte", 1};
+    for (const auto& [c, type] : kElementTypes) {
+        if (c == code) {
+            t = type;
             return true;
-        case 0x09:
-            t = {"signed byte", 1};
-            return true;
-        case 0x0B:
-            t = {"short", 2};
-            return true;
-        case 0x0C:
-            t = {"int", 4};
-            return true;
-        case 0x0D:
-            t = {"float", 4};
-            return true;
-        case 0x0E:
-            t = {"double", 8};
-            return true;
-        default:
-            return false;
+        }
     }
+    return false;
 }
 
 // The value of element i of type code at p, as double (exact for every IDX type but double's

@@ -4,8 +4,8 @@
 #include "tapegrad/data/scaler.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,13 +14,6 @@
 namespace tapegrad::data {
 
 namespace {
-
-// The shortest text that reads back as v ("0.1", "3.5", "1e+20").
-std::string num(double v) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
-}
 
 using Column = std::vector<double>;
 
@@ -111,6 +104,26 @@ Tensor affine(const Tensor& x, const Affine& m) {
                             : apply_affine(x.value<double>(), m);
 }
 
+Affine standard_map(const Tensor& mean, const Tensor& scale) {
+    const Column m = to_column(mean);
+    return {m, to_column(scale), Column(m.size(), 1.0), Column(m.size(), 0.0)};
+}
+
+Affine min_max_map(const Tensor& min, const Tensor& range, double low, double high) {
+    const Column m = to_column(min);
+    return {m, to_column(range), Column(m.size(), high - low), Column(m.size(), low)};
+}
+
+// Both scalers are such a map and its inverse: (x - sub) / div · mul + add undone by
+// (z - add) / mul · div + sub. The checks every transform makes come first.
+Tensor transform_checked(const std::string& fn, bool fitted, const Tensor& x,
+                         const std::function<Affine()>& map, bool inverse) {
+    check_fitted(fn, fitted);
+    const Affine m = map();
+    check_columns(fn, x, m.sub.size());
+    return affine(x, inverse ? Affine{m.add, m.mul, m.div, m.sub} : m);
+}
+
 const Tensor& entry(const std::string& fn, const StateDict& state, const std::string& key) {
     auto it = state.find(key);
     if (it == state.end() || !it->second.defined())
@@ -122,8 +135,8 @@ const Tensor& entry(const std::string& fn, const StateDict& state, const std::st
 void check_divisor(const std::string& fn, const std::string& key, const Column& c) {
     for (std::size_t j = 0; j < c.size(); ++j)
         if (!(std::isfinite(c[j]) && c[j] > 0.0))
-            throw ValueError(fn + ": \"" + key + "\"[" + std::to_string(j) + "] is " + num(c[j]) +
-                             ", not a positive number; nothing was loaded");
+            throw ValueError(fn + ": \"" + key + "\"[" + std::to_string(j) + "] is " +
+                             exact_text(c[j]) + ", not a positive number; nothing was loaded");
 }
 
 // Two [F] vectors of one length, as float64 columns.
@@ -160,18 +173,17 @@ StandardScaler& StandardScaler::fit(const Tensor& x) {
     return *this;
 }
 
+// z = (x - mean) / scale.
 Tensor StandardScaler::transform(const Tensor& x) const {
-    check_fitted("StandardScaler.transform", fitted());
-    const Column mean = to_column(mean_), scale = to_column(scale_);
-    check_columns("StandardScaler.transform", x, mean.size());
-    return affine(x, {mean, scale, Column(mean.size(), 1.0), Column(mean.size(), 0.0)});
+    return transform_checked(
+        "StandardScaler.transform", fitted(), x, [this] { return standard_map(mean_, scale_); },
+        false);
 }
 
 Tensor StandardScaler::inverse_transform(const Tensor& z) const {
-    check_fitted("StandardScaler.inverse_transform", fitted());
-    const Column mean = to_column(mean_), scale = to_column(scale_);
-    check_columns("StandardScaler.inverse_transform", z, mean.size());
-    return affine(z, {Column(mean.size(), 0.0), Column(mean.size(), 1.0), scale, mean});
+    return transform_checked(
+        "StandardScaler.inverse_transform", fitted(), z,
+        [this] { return standard_map(mean_, scale_); }, true);
 }
 
 StateDict StandardScaler::state_dict() const {
@@ -191,8 +203,8 @@ void StandardScaler::load_state_dict(const StateDict& state) {
 
 MinMaxScaler::MinMaxScaler(double low, double high) : low_(low), high_(high) {
     if (!(low < high))
-        throw ValueError("MinMaxScaler: the range low < high is needed, got [" + num(low) + ", " +
-                         num(high) + "]");
+        throw ValueError("MinMaxScaler: the range low < high is needed, got [" + exact_text(low) +
+                         ", " + exact_text(high) + "]");
 }
 
 MinMaxScaler& MinMaxScaler::fit(const Tensor& x) {
@@ -205,20 +217,17 @@ MinMaxScaler& MinMaxScaler::fit(const Tensor& x) {
     return *this;
 }
 
+// z = (x - min) / range · (high - low) + low.
 Tensor MinMaxScaler::transform(const Tensor& x) const {
-    check_fitted("MinMaxScaler.transform", fitted());
-    const Column min = to_column(min_), range = to_column(range_);
-    check_columns("MinMaxScaler.transform", x, min.size());
-    const std::size_t f = min.size();
-    return affine(x, {min, range, Column(f, high_ - low_), Column(f, low_)});
+    return transform_checked(
+        "MinMaxScaler.transform", fitted(), x,
+        [this] { return min_max_map(min_, range_, low_, high_); }, false);
 }
 
 Tensor MinMaxScaler::inverse_transform(const Tensor& z) const {
-    check_fitted("MinMaxScaler.inverse_transform", fitted());
-    const Column min = to_column(min_), range = to_column(range_);
-    check_columns("MinMaxScaler.inverse_transform", z, min.size());
-    const std::size_t f = min.size();
-    return affine(z, {Column(f, low_), Column(f, high_ - low_), range, min});
+    return transform_checked(
+        "MinMaxScaler.inverse_transform", fitted(), z,
+        [this] { return min_max_map(min_, range_, low_, high_); }, true);
 }
 
 StateDict MinMaxScaler::state_dict() const {
@@ -241,8 +250,8 @@ void MinMaxScaler::load_state_dict(const StateDict& state) {
                          "; nothing was loaded");
     const double low = tl.item(), high = th.item();
     if (!(low < high))
-        throw ValueError(fn + ": \"low\" " + num(low) + " is not below \"high\" " + num(high) +
-                         "; nothing was loaded");
+        throw ValueError(fn + ": \"low\" " + exact_text(low) + " is not below \"high\" " +
+                         exact_text(high) + "; nothing was loaded");
     low_ = low;
     high_ = high;
     min_ = vec(min);
@@ -261,8 +270,9 @@ Tensor one_hot_of(const xt::xarray<T>& labels, std::size_t k) {
     for (std::size_t i = 0; i < n; ++i) {
         const double v = static_cast<double>(p[i]);
         if (!(v >= 0.0 && v < static_cast<double>(k) && v == std::floor(v)))
-            throw ValueError("one_hot: the label in row " + std::to_string(i) + " is " + num(v) +
-                             ", not a class index in [0, " + std::to_string(k) + ")");
+            throw ValueError("one_hot: the label in row " + std::to_string(i) + " is " +
+                             exact_text(v) + ", not a class index in [0, " + std::to_string(k) +
+                             ")");
         out(i, static_cast<std::size_t>(v)) = T(1);
     }
     return Tensor(std::move(out));

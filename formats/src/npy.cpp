@@ -235,38 +235,32 @@ xt::xarray<T> fortran_to_c(const xt::xarray<T>& f, const Shape& shape) {
     return c;
 }
 
+// convert<S> for the stored element type: kind 'f', 'i' or 'u' and its size in bytes.
+template <class T>
+void convert_any(char kind, std::size_t size, const unsigned char* data, std::size_t n, bool swap,
+                 T* out) {
+    if (kind == 'f') {
+        if (size == 4) return convert<float>(data, n, swap, out);
+        return convert<double>(data, n, swap, out);
+    }
+    if (kind == 'i') {
+        if (size == 1) return convert<std::int8_t>(data, n, swap, out);
+        if (size == 2) return convert<std::int16_t>(data, n, swap, out);
+        if (size == 4) return convert<std::int32_t>(data, n, swap, out);
+        return convert<std::int64_t>(data, n, swap, out);
+    }
+    if (size == 1) return convert<std::uint8_t>(data, n, swap, out);
+    if (size == 2) return convert<std::uint16_t>(data, n, swap, out);
+    if (size == 4) return convert<std::uint32_t>(data, n, swap, out);
+    return convert<std::uint64_t>(data, n, swap, out);
+}
+
 template <class T>
 Tensor decode(const unsigned char* data, const Descr& d, const Shape& shape, bool fortran) {
     xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
     const std::size_t n = a.size();
     T* out = a.data();
-    switch (d.kind == 'b' ? 'u' : d.kind) {
-        case 'f':
-            if (d.size == 4)
-                convert<float>(data, n, d.swap, out);
-            else
-                convert<double>(data, n, d.swap, out);
-            break;
-        case 'i':
-            if (d.size == 1)
-                convert<std::int8_t>(data, n, d.swap, out);
-            else if (d.size == 2)
-                convert<std::int16_t>(data, n, d.swap, out);
-            else if (d.size == 4)
-                convert<std::int32_t>(data, n, d.swap, out);
-            else
-                convert<std::int64_t>(data, n, d.swap, out);
-            break;
-        default:
-            if (d.size == 1)
-                convert<std::uint8_t>(data, n, d.swap, out);
-            else if (d.size == 2)
-                convert<std::uint16_t>(data, n, d.swap, out);
-            else if (d.size == 4)
-                convert<std::uint32_t>(data, n, d.swap, out);
-            else
-                convert<std::uint64_t>(data, n, d.swap, out);
-    }
+    convert_any(d.kind == 'b' ? 'u' : d.kind, d.size, data, n, d.swap, out);
     if (d.kind == 'b') {
         for (std::size_t i = 0; i < n; ++i) out[i] = out[i] != 0 ? T(1) : T(0);
     }

@@ -2,23 +2,16 @@
 // (loss_ops.cpp) for the unreduced loss and a mean or sum for the reduction.
 #include "tapegrad/nn/loss.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <string>
 
 #include "loss_ops.hpp"
+#include "tapegrad/autodiff/error.hpp"
 #include "tapegrad/autodiff/ops.hpp"
 
 namespace tapegrad::nn {
 
 namespace {
-
-// The shortest text that reads back as v ("2.5", "7", "1e+20").
-std::string num(double v) {
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
-}
 
 Tensor reduce(const Tensor& per_element, Reduction r) {
     switch (r) {
@@ -98,9 +91,9 @@ std::vector<std::int64_t> classes_from_tensor(const char* fn, const char* what, 
     for_each_value(target, [&](std::size_t r, double v) {
         if (!std::isfinite(v) || std::floor(v) != v) {
             throw ValueError(std::string(fn) + ": target row " + std::to_string(r) + " holds " +
-                             num(v) + ", which is not a whole class index");
+                             exact_text(v) + ", which is not a whole class index");
         }
-        if (v < 0 || v >= nc) throw_out_of_range(fn, what, x, r, num(v));
+        if (v < 0 || v >= nc) throw_out_of_range(fn, what, x, r, exact_text(v));
         classes[r] = static_cast<std::int64_t>(v);
     });
     return classes;
@@ -110,7 +103,7 @@ Tensor cross_entropy_checked(const Tensor& logits, const std::vector<std::int64_
                              Reduction r, double label_smoothing) {
     if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0)) {
         throw ValueError("cross_entropy: label_smoothing must lie in [0, 1], got " +
-                         num(label_smoothing));
+                         exact_text(label_smoothing));
     }
     return reduce(detail::cross_entropy_rows(logits, classes, label_smoothing), r);
 }
@@ -129,7 +122,8 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction r) {
 
 Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction r, double delta) {
     check_same_shape("huber_loss", input, target);
-    if (!(delta > 0.0)) throw ValueError("huber_loss: delta must be positive, got " + num(delta));
+    if (!(delta > 0.0))
+        throw ValueError("huber_loss: delta must be positive, got " + exact_text(delta));
     return reduce(detail::huber_error(input, target, delta), r);
 }
 
@@ -142,7 +136,7 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction
             throw ValueError(
                 "binary_cross_entropy: probabilities must lie in [0, 1], but "
                 "element " +
-                std::to_string(i) + " is " + num(p) + " (for logits use bce_with_logits)");
+                std::to_string(i) + " is " + exact_text(p) + " (for logits use bce_with_logits)");
         }
     });
     return reduce(detail::bce_probs(probs, target), r);

@@ -2,7 +2,6 @@
 // inputs are read as double (float32 or float64) and nothing is recorded on a tape.
 #include "tapegrad/nn/metrics.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -14,13 +13,6 @@ namespace tapegrad::nn::metrics {
 namespace {
 
 using Classes = std::vector<std::size_t>;
-
-// The shortest text that reads back as v ("2.5", "7", "1e+20").
-std::string num(double v) {
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
-}
 
 std::vector<double> values_of(const Tensor& t) {
     if (t.dtype() == f32) {
@@ -85,11 +77,11 @@ Classes target_classes(const char* fn, const Tensor& target, std::size_t limit,
     for (std::size_t i = 0; i < v.size(); ++i) {
         if (!std::isfinite(v[i]) || v[i] != std::floor(v[i])) {
             throw ValueError(std::string(fn) + ": target row " + std::to_string(i) + " is " +
-                             num(v[i]) + ", not a whole number (targets are class indices)");
+                             exact_text(v[i]) + ", not a whole number (targets are class indices)");
         }
         if (v[i] < 0 || v[i] >= cap) {
             throw ValueError(std::string(fn) + ": target row " + std::to_string(i) + " is class " +
-                             num(v[i]) + ", outside [0, " +
+                             exact_text(v[i]) + ", outside [0, " +
                              (limit == std::numeric_limits<std::size_t>::max()
                                   ? std::string("2^53")
                                   : std::to_string(limit)) +

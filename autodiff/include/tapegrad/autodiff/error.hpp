@@ -6,6 +6,13 @@
 
 namespace tapegrad {
 
+// A number in a message, as every message of the project prints it: the shortest text that
+// reads back as the same double ("0.1", "3.5", "1e+20", "nan").
+std::string exact_text(double v);
+// A number for a person to read at a glance: `digits` significant digits, as printf's %g
+// ("0.333333", "1e-07"; 6 digits is also what an ostream prints by default).
+std::string short_text(double v, int digits = 6);
+
 class Error : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;

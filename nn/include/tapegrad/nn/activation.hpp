@@ -1,31 +1,33 @@
 #pragma once
 // Activation functions as modules, for Sequential; each calls the op of the same name.
+#include "tapegrad/autodiff/ops.hpp"
 #include "tapegrad/nn/module.hpp"
 
 namespace tapegrad::nn {
 
-class ReLU : public Module {
+// A parameter-free activation: forward applies fn, the module prints as name.
+class Activation : public Module {
   public:
-    Tensor forward(const Tensor& x) override;
-    std::string type_name() const override { return "ReLU"; }
+    Activation(const char* name, Tensor (*fn)(const Tensor&)) : name_(name), fn_(fn) {}
+    Tensor forward(const Tensor& x) override { return fn_(x); }
+    std::string type_name() const override { return name_; }
+
+  private:
+    const char* name_;
+    Tensor (*fn_)(const Tensor&);
 };
 
-class Tanh : public Module {
-  public:
-    Tensor forward(const Tensor& x) override;
-    std::string type_name() const override { return "Tanh"; }
+struct ReLU : Activation {
+    ReLU() : Activation("ReLU", relu) {}
 };
-
-class Sigmoid : public Module {
-  public:
-    Tensor forward(const Tensor& x) override;
-    std::string type_name() const override { return "Sigmoid"; }
+struct Tanh : Activation {
+    Tanh() : Activation("Tanh", tanh) {}
 };
-
-class GELU : public Module {
-  public:
-    Tensor forward(const Tensor& x) override;
-    std::string type_name() const override { return "GELU"; }
+struct Sigmoid : Activation {
+    Sigmoid() : Activation("Sigmoid", sigmoid) {}
+};
+struct GELU : Activation {
+    GELU() : Activation("GELU", gelu) {}
 };
 
 class Identity : public Module {
