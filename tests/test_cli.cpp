@@ -129,3 +129,17 @@ TEST_CASE("train reports bad files and bad flags with what was wrong") {
     a.task = "guess";
     CHECK_THROWS_WITH(cli::run_train(a, out), Catch::Contains("--task"));
 }
+
+TEST_CASE("the optimizer table feeds --optim's help, the default rates and the factory") {
+    const std::string help = cli::optimizer_help();
+    for (const auto& choice : cli::optimizer_choices()) {
+        CHECK_THAT(help, Catch::Contains(std::string(choice.name) + " ("));
+        CHECK(cli::default_lr(std::string(choice.name)) == choice.default_lr);
+        auto opt = choice.make({tg::zeros({2}).requires_grad_()}, choice.default_lr);
+        CHECK(opt->lr() == choice.default_lr);
+    }
+    CHECK(cli::optimizer_names().size() == cli::optimizer_choices().size());
+    CHECK(cli::find_optimizer("lbfgs").full_batch);
+    CHECK_FALSE(cli::find_optimizer("adam").full_batch);
+    CHECK_THROWS_WITH(cli::default_lr("adamax"), Catch::Contains("unknown optimizer 'adamax'"));
+}
