@@ -143,3 +143,20 @@ TEST_CASE("the optimizer table feeds --optim's help, the default rates and the f
     CHECK_FALSE(cli::find_optimizer("adam").full_batch);
     CHECK_THROWS_WITH(cli::default_lr("adamax"), Catch::Contains("unknown optimizer 'adamax'"));
 }
+
+TEST_CASE("build_model draws every layer from one generator of its seed, as manual_seed did") {
+    const auto spec = cli::parse_model_spec("mlp:5,4", "relu");
+    tg::manual_seed(123);  // the thread's generator plays no part
+    const auto model = cli::build_model(spec, 3, 2, 9);
+    // The weights the command had when it set the thread's generator with manual_seed(9).
+    tg::manual_seed(9);
+    const tg::nn::Linear first(3, 5, {.init = tg::nn::Init::kaiming_uniform});
+    const tg::nn::Linear second(5, 4, {.init = tg::nn::Init::kaiming_uniform});
+    const tg::nn::Linear output(4, 2);
+    const auto now = model->parameters();
+    const std::vector<tg::Tensor> then = {first.weight, first.bias,    second.weight,
+                                          second.bias,  output.weight, output.bias};
+    REQUIRE(now.size() == then.size());
+    for (std::size_t i = 0; i < now.size(); ++i)
+        CHECK(now[i].value<float>() == then[i].value<float>());
+}

@@ -168,8 +168,7 @@ void run_train(const TrainArgs& a, std::ostream& out) {
     const std::size_t features = all.x.shape()[1];
     const std::size_t outputs = binary ? 1 : (task.classify ? n_classes : 1);
 
-    manual_seed(a.seed);
-    auto model = build_model(spec, features, outputs);
+    auto model = build_model(spec, features, outputs, a.seed);
     auto opt = make_optimizer(a.optim, model->parameters(), lr);
 
     optim::LossFn loss;
