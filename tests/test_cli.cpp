@@ -160,3 +160,27 @@ TEST_CASE("build_model draws every layer from one generator of its seed, as manu
     for (std::size_t i = 0; i < now.size(); ++i)
         CHECK(now[i].value<float>() == then[i].value<float>());
 }
+
+TEST_CASE("train with lbfgs runs through fit: metrics every epoch, the stop reason, a history") {
+    cli::TrainArgs a;
+    a.data = kData + "iris.csv";
+    a.target = "target";
+    a.optim = "lbfgs";
+    a.early_stopping = 3;
+    a.history = scratch("lbfgs_history.csv").string();
+    std::ostringstream out;
+    cli::run_train(a, out);
+    const std::string s = out.str();
+    INFO(s);
+    CHECK_THAT(s, Catch::Contains("Epoch 1/200") && Catch::Contains("- accuracy: ") &&
+                      Catch::Contains("early stopping: val_loss did not improve") &&
+                      Catch::Contains("final: train_loss="));
+    std::ifstream h(a.history);
+    std::string header, first;
+    std::getline(h, header);
+    std::getline(h, first);
+    CHECK(header == "epoch,accuracy,loss,lr,val_accuracy,val_loss");
+    CHECK_THAT(first, Catch::StartsWith("1,"));
+    a.find_lr = true;
+    CHECK_THROWS_WITH(cli::run_train(a, out), Catch::Contains("--find-lr does not apply to lbfgs"));
+}
