@@ -162,25 +162,26 @@ TEST_CASE("build_model draws every layer from one generator of its seed, as manu
 }
 
 TEST_CASE("train with lbfgs runs through fit: metrics every epoch, the stop reason, a history") {
-    cli::TrainArgs a;
-    a.data = kData + "iris.csv";
-    a.target = "target";
-    a.optim = "lbfgs";
-    a.early_stopping = 3;
-    a.history = scratch("lbfgs_history.csv").string();
-    std::ostringstream out;
-    cli::run_train(a, out);
-    const std::string s = out.str();
-    INFO(s);
-    CHECK_THAT(s, Catch::Contains("Epoch 1/200") && Catch::Contains("- accuracy: ") &&
-                      Catch::Contains("early stopping: val_loss did not improve") &&
-                      Catch::Contains("final: train_loss="));
-    std::ifstream h(a.history);
-    std::string header, first;
-    std::getline(h, header);
-    std::getline(h, first);
+    const cli::TrainArgs lbfgs{.data = kData + "iris.csv",
+                               .target = "target",
+                               .optim = "lbfgs",
+                               .early_stopping = 3,
+                               .history = scratch("lbfgs_history.csv").string()};
+    std::ostringstream printed;
+    cli::run_train(lbfgs, printed);
+    INFO(printed.str());
+    CHECK_THAT(printed.str(), Catch::Contains("Epoch 1/200") && Catch::Contains("- accuracy: ") &&
+                                  Catch::Contains("early stopping: val_loss did not improve") &&
+                                  Catch::Contains("final: train_loss="));
+    std::ifstream history(lbfgs.history);
+    std::string header, first_row;
+    std::getline(history, header);
+    std::getline(history, first_row);
     CHECK(header == "epoch,accuracy,loss,lr,val_accuracy,val_loss");
-    CHECK_THAT(first, Catch::StartsWith("1,"));
-    a.find_lr = true;
-    CHECK_THROWS_WITH(cli::run_train(a, out), Catch::Contains("--find-lr does not apply to lbfgs"));
+    CHECK_THAT(first_row, Catch::StartsWith("1,"));
+
+    cli::TrainArgs with_finder = lbfgs;
+    with_finder.find_lr = true;
+    CHECK_THROWS_WITH(cli::run_train(with_finder, printed),
+                      Catch::Contains("--find-lr does not apply to lbfgs"));
 }

@@ -22,6 +22,7 @@
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 
+#include "command.hpp"
 #include "model_spec.hpp"
 
 #ifndef TAPEGRAD_BENCH_DATA
@@ -426,10 +427,11 @@ void run_bench(const BenchArgs& args, std::ostream& out) {
 }
 
 CLI::App* add_bench_command(CLI::App& app, BenchArgs& args, int& exit_code) {
-    auto* cmd = app.add_subcommand(
-        "bench",
+    auto* cmd = add_command(
+        app, "bench",
         "Run a benchmark workload and print one JSON line per run (bench/compare puts it beside "
-        "PyTorch)");
+        "PyTorch)",
+        exit_code, [&args] { run_bench(args, std::cout); });
     cmd->add_option("workload", args.workload, "tiny, fmnist, logreg, matmul, overhead or all")
         ->required();
     cmd->add_option("--threads", args.threads,
@@ -437,10 +439,6 @@ CLI::App* add_bench_command(CLI::App& app, BenchArgs& args, int& exit_code) {
     cmd->add_option("--dtype", args.dtype, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}));
     args.data_dir = TAPEGRAD_BENCH_DATA;
     cmd->add_option("--data", args.data_dir, "folder with make_classification_400.csv");
-    cmd->callback([&args, &exit_code] {
-        run_bench(args, std::cout);
-        exit_code = 0;
-    });
     return cmd;
 }
 

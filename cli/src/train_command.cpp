@@ -19,6 +19,7 @@
 #include <tapegrad/optim/callbacks.hpp>
 #include <tapegrad/optim/fit.hpp>
 
+#include "command.hpp"
 #include "model_spec.hpp"
 #include "optimizer_factory.hpp"
 
@@ -86,40 +87,44 @@ std::string fmt(double v) {
 // Every model here outputs logits: a binary class is predicted when its logit is above 0.
 constexpr double kLogitThreshold = 0.0;
 
+// What `tapegrad train --help` says first.
+constexpr const char* kDescription =
+    "Train a model on a CSV file (a header row, numeric columns) and report validation numbers. "
+    "Classification when the target holds at most 20 distinct whole numbers: two classes use "
+    "binary cross-entropy on logits, more use cross-entropy; regression uses mean squared error "
+    "on the standardised target.";
+
 // ---- the flags ---------------------------------------------------------------------------
 
 void add_data_flags(CLI::App& cmd, TrainArgs& a) {
     cmd.add_option("--data", a.data, "CSV file with a header row")->required();
     cmd.add_option("--target", a.target, "name of the target column")->required();
-    cmd.add_option("--task", a.task, "auto | classify | regress")->capture_default_str();
-    cmd.add_option("--val-split", a.val_split,
-                   "share of the rows held out for validation (stratified for classes)")
-        ->capture_default_str();
+    add_option_with_default(cmd, "--task", a.task, "auto | classify | regress");
+    add_option_with_default(cmd, "--val-split", a.val_split,
+                            "share of the rows held out for validation (stratified for classes)");
     cmd.add_flag("--standardize,!--no-standardize", a.standardize,
                  "scale features (and a regression target) to mean 0, variance 1, fitted on "
                  "the training rows (default on)");
-    cmd.add_option("--seed", a.seed, "seed of the split, the initial weights and the shuffling")
-        ->capture_default_str();
+    add_option_with_default(cmd, "--seed", a.seed,
+                            "seed of the split, the initial weights and the shuffling");
 }
 
 void add_model_flags(CLI::App& cmd, TrainArgs& a) {
-    cmd.add_option("--model", a.model, "linear, or mlp:H1,H2,... (hidden layer widths)")
-        ->capture_default_str();
-    cmd.add_option("--activation", a.activation, "relu | tanh (hidden layers)")
-        ->capture_default_str();
+    add_option_with_default(cmd, "--model", a.model,
+                            "linear, or mlp:H1,H2,... (hidden layer widths)");
+    add_option_with_default(cmd, "--activation", a.activation, "relu | tanh (hidden layers)");
 }
 
 void add_training_flags(CLI::App& cmd, TrainArgs& a) {
-    cmd.add_option("--optim", a.optim, optimizer_help())->capture_default_str();
+    add_option_with_default(cmd, "--optim", a.optim, optimizer_help());
     cmd.add_option("--lr", a.lr, "learning rate (default: the optimizer's, listed under --optim)");
-    cmd.add_option("--batch-size", a.batch_size,
-                   "rows per mini-batch (1 = stochastic; lbfgs always takes them all)")
-        ->capture_default_str();
-    cmd.add_option("--epochs", a.epochs, "passes over the training rows (lbfgs: its steps)")
-        ->capture_default_str();
-    cmd.add_option("--early-stopping", a.early_stopping,
-                   "patience in epochs on the validation loss, best weights restored (0: off)")
-        ->capture_default_str();
+    add_option_with_default(cmd, "--batch-size", a.batch_size,
+                            "rows per mini-batch (1 = stochastic; lbfgs always takes them all)");
+    add_option_with_default(cmd, "--epochs", a.epochs,
+                            "passes over the training rows (lbfgs: its steps)");
+    add_option_with_default(
+        cmd, "--early-stopping", a.early_stopping,
+        "patience in epochs on the validation loss, best weights restored (0: off)");
     cmd.add_flag("--find-lr", a.find_lr,
                  "run the learning-rate range test first and train with its suggestion (unless "
                  "--lr is given); with --plot, its curve goes to PLOT with .lr.svg");
@@ -281,20 +286,12 @@ std::string final_line(nn::Module& model, const Objective& objective, const Prob
 }  // namespace
 
 CLI::App* add_train_command(CLI::App& app, TrainArgs& a, int& exit_code) {
-    auto* cmd = app.add_subcommand(
-        "train",
-        "Train a model on a CSV file (a header row, numeric columns) and report validation "
-        "numbers. Classification when the target holds at most 20 distinct whole numbers: two "
-        "classes use binary cross-entropy on logits, more use cross-entropy; regression uses "
-        "mean squared error on the standardised target.");
+    auto* cmd =
+        add_command(app, "train", kDescription, exit_code, [&a] { run_train(a, std::cout); });
     add_data_flags(*cmd, a);
     add_model_flags(*cmd, a);
     add_training_flags(*cmd, a);
     add_output_flags(*cmd, a);
-    cmd->callback([&a, &exit_code] {
-        run_train(a, std::cout);
-        exit_code = 0;
-    });
     return cmd;
 }
 
