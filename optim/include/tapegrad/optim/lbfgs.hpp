@@ -22,6 +22,9 @@
 //   };
 //   for (int i = 0; i < 10; ++i) opt.step(closure);
 //
+// fit (fit.hpp) builds that closure itself: with a loader of one batch of all the rows, each
+// epoch is one step(), under the same callbacks as any optimizer.
+//
 // All arithmetic is in double whatever the parameters' dtype (float32 parameters are rounded
 // when written back). The state is global, not per parameter, as in PyTorch.
 #include <deque>
