@@ -129,3 +129,59 @@ TEST_CASE("train reports bad files and bad flags with what was wrong") {
     a.task = "guess";
     CHECK_THROWS_WITH(cli::run_train(a, out), Catch::Contains("--task"));
 }
+
+TEST_CASE("the optimizer table feeds --optim's help, the default rates and the factory") {
+    const std::string help = cli::optimizer_help();
+    for (const auto& choice : cli::optimizer_choices()) {
+        CHECK_THAT(help, Catch::Contains(std::string(choice.name) + " ("));
+        CHECK(cli::default_lr(std::string(choice.name)) == choice.default_lr);
+        auto opt = choice.make({tg::zeros({2}).requires_grad_()}, choice.default_lr);
+        CHECK(opt->lr() == choice.default_lr);
+    }
+    CHECK(cli::optimizer_names().size() == cli::optimizer_choices().size());
+    CHECK(cli::find_optimizer("lbfgs").full_batch);
+    CHECK_FALSE(cli::find_optimizer("adam").full_batch);
+    CHECK_THROWS_WITH(cli::default_lr("adamax"), Catch::Contains("unknown optimizer 'adamax'"));
+}
+
+TEST_CASE("build_model draws every layer from one generator of its seed, as manual_seed did") {
+    const auto spec = cli::parse_model_spec("mlp:5,4", "relu");
+    tg::manual_seed(123);  // the thread's generator plays no part
+    const auto model = cli::build_model(spec, 3, 2, 9);
+    // The weights the command had when it set the thread's generator with manual_seed(9).
+    tg::manual_seed(9);
+    const tg::nn::Linear first(3, 5, {.init = tg::nn::Init::kaiming_uniform});
+    const tg::nn::Linear second(5, 4, {.init = tg::nn::Init::kaiming_uniform});
+    const tg::nn::Linear output(4, 2);
+    const auto now = model->parameters();
+    const std::vector<tg::Tensor> then = {first.weight, first.bias,    second.weight,
+                                          second.bias,  output.weight, output.bias};
+    REQUIRE(now.size() == then.size());
+    for (std::size_t i = 0; i < now.size(); ++i)
+        CHECK(now[i].value<float>() == then[i].value<float>());
+}
+
+TEST_CASE("train with lbfgs runs through fit: metrics every epoch, the stop reason, a history") {
+    const cli::TrainArgs lbfgs{.data = kData + "iris.csv",
+                               .target = "target",
+                               .optim = "lbfgs",
+                               .early_stopping = 3,
+                               .history = scratch("lbfgs_history.csv").string()};
+    std::ostringstream printed;
+    cli::run_train(lbfgs, printed);
+    INFO(printed.str());
+    CHECK_THAT(printed.str(), Catch::Contains("Epoch 1/200") && Catch::Contains("- accuracy: ") &&
+                                  Catch::Contains("early stopping: val_loss did not improve") &&
+                                  Catch::Contains("final: train_loss="));
+    std::ifstream history(lbfgs.history);
+    std::string header, first_row;
+    std::getline(history, header);
+    std::getline(history, first_row);
+    CHECK(header == "epoch,accuracy,loss,lr,val_accuracy,val_loss");
+    CHECK_THAT(first_row, Catch::StartsWith("1,"));
+
+    cli::TrainArgs with_finder = lbfgs;
+    with_finder.find_lr = true;
+    CHECK_THROWS_WITH(cli::run_train(with_finder, printed),
+                      Catch::Contains("--find-lr does not apply to lbfgs"));
+}

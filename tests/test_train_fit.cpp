@@ -2,6 +2,7 @@
 // nn::metrics on the same data), schedules step at the right times, callbacks see every hook
 // and can stop training, errors leave fit unchanged.
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -9,7 +10,10 @@
 #include <tapegrad/data/data.hpp>
 #include <tapegrad/nn/metrics.hpp>
 #include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/callbacks.hpp>
 #include <tapegrad/optim/fit.hpp>
+#include <tapegrad/optim/lbfgs.hpp>
+#include <tapegrad/optim/newton.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
 #include "check.hpp"
@@ -428,4 +432,136 @@ TEST_CASE("verbose fit prints one line per epoch and the stop reason") {
     REQUIRE(all[0].rfind("Epoch 1/5 - loss: ", 0) == 0);
     REQUIRE(all[1].rfind("Epoch 2/5 - loss: ", 0) == 0);
     REQUIRE(all[2] == "two epochs are enough");
+}
+
+// ---- closure optimizers (L-BFGS, Newton) through fit -------------------------------------
+
+namespace {
+
+// The closure fit.hpp describes, for stepping an optimizer by hand beside fit.
+std::function<double()> full_batch_closure(nn::Module& model, optim::Optimizer& opt,
+                                           const optim::LossFn& loss, const data::Dataset& d) {
+    return [&model, &opt, &loss, &d] {
+        tg::Tape tape;
+        const tg::Tensor l = loss(model(d.x), d.y);
+        opt.zero_grad();
+        tape.backward(l);
+        return l.item();
+    };
+}
+
+bool same_weights(nn::Module& a, nn::Module& b) {
+    const auto pa = a.parameters(), pb = b.parameters();
+    for (std::size_t i = 0; i < pa.size(); ++i)
+        if (!(pa[i].value<double>() == pb[i].value<double>())) return false;
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("fit drives L-BFGS through closures: an epoch is one full-batch step, as by hand") {
+    const auto train = logistic_data(120, 7), val = logistic_data(60, 8);
+    auto by_hand = logistic_model(), fitted = logistic_model();
+    const optim::LBFGSOptions lbfgs{.max_iter = 5, .line_search = optim::LineSearch::strong_wolfe};
+    optim::LBFGS opt_hand(by_hand.parameters(), lbfgs), opt_fit(fitted.parameters(), lbfgs);
+    data::DataLoader loader(train, {.batch_size = train.size(), .shuffle = false});
+
+    const auto closure = full_batch_closure(by_hand, opt_hand, bce, train);
+    std::vector<double> losses, accuracies;
+    for (int step = 0; step < 3; ++step) {
+        accuracies.push_back(nn::metrics::accuracy(predict(by_hand, train.x), train.y, 0.0));
+        losses.push_back(opt_hand.step(closure));
+    }
+    const auto r = optim::fit(fitted, opt_fit, bce, loader,
+                              {.epochs = 3, .validation = &val, .metrics = {"accuracy"}});
+
+    REQUIRE(r.epochs.size() == 3);
+    for (std::size_t e = 0; e < 3; ++e) {
+        CHECK(r.epochs[e].at("loss") == losses[e]);  // at the weights each step started from
+        CHECK(r.epochs[e].at("accuracy") == accuracies[e]);
+        CHECK(keys(r.epochs[e]) ==
+              std::set<std::string>{"accuracy", "loss", "lr", "val_accuracy", "val_loss"});
+    }
+    CHECK(same_weights(by_hand, fitted));
+    CHECK(opt_fit.func_evals() == opt_hand.func_evals());
+}
+
+TEST_CASE("EarlyStopping and DivergenceGuard stop an L-BFGS run in fit and say why") {
+    const auto train = logistic_data(120, 7), val = logistic_data(60, 8);
+    data::DataLoader loader(train, {.batch_size = train.size(), .shuffle = false});
+
+    SECTION("early stopping, with a line per epoch that carries the metrics") {
+        auto model = logistic_model();
+        optim::LBFGS opt(model.parameters(), {.line_search = optim::LineSearch::strong_wolfe});
+        optim::EarlyStopping stop({.patience = 2, .notes = nullptr});
+        std::ostringstream progress_text;
+        optim::ProgressBar progress(progress_text, {.mode = optim::ProgressMode::lines});
+        const auto r = optim::fit(model, opt, bce, loader,
+                                  {.epochs = 100,
+                                   .validation = &val,
+                                   .metrics = {"accuracy"},
+                                   .callbacks = {&stop, &progress}});
+        CHECK(r.epochs.size() < 100);
+        CHECK_THAT(r.stop_reason, Catch::StartsWith("early stopping: val_loss did not improve"));
+        CHECK_THAT(progress_text.str(), Catch::Contains("Epoch 1/100") &&
+                                            Catch::Contains("accuracy: ") &&
+                                            Catch::Contains(r.stop_reason));
+        // The best epoch's weights are back.
+        CHECK(optim::evaluate(model, bce, val).at("loss") == stop.best_value());
+    }
+    SECTION("a NaN loss stops at once and puts back the last good weights") {
+        auto model = logistic_model();
+        optim::LBFGS opt(model.parameters(), {.line_search = optim::LineSearch::strong_wolfe});
+        bool poisoned = false;
+        const optim::LossFn poisonable = [&poisoned](const tg::Tensor& out, const tg::Tensor& y) {
+            const tg::Tensor l = nn::bce_with_logits(out, y);
+            return poisoned ? l * tg::scalar(std::nan(""), tg::f64) : l;
+        };
+        struct PoisonAtThirdEpoch : optim::Callback {
+            bool* flag;
+            nn::Module* model;
+            std::vector<tg::Tensor> good;
+            void on_epoch_begin(optim::TrainState& s) override {
+                *flag = s.epoch == 2;
+                if (*flag)
+                    for (const auto& p : model->parameters()) good.push_back(tg::clone(p.detach()));
+            }
+        } poison;
+        poison.flag = &poisoned;
+        poison.model = &model;
+        optim::DivergenceGuard guard;
+        const auto r = optim::fit(model, opt, poisonable, loader,
+                                  {.epochs = 10, .callbacks = {&poison, &guard}});
+        CHECK(r.epochs.size() == 3);
+        CHECK_THAT(r.stop_reason, Catch::StartsWith("the loss became nan at epoch 3, step 3") &&
+                                      Catch::Contains("weights restored to the last good step"));
+        REQUIRE(poison.good.size() == 2);
+        const auto params = model.parameters();
+        for (std::size_t i = 0; i < params.size(); ++i)
+            CHECK(params[i].value<double>() == poison.good[i].value<double>());
+    }
+}
+
+TEST_CASE("fit drives Newton through closures: its logs are at the weights each step began") {
+    const auto train = regression_data(80, 3);
+    auto by_hand = nn::Linear(3, 1, {.seed = 2, .dtype = tg::f64});
+    auto fitted = nn::Linear(3, 1, {.seed = 2, .dtype = tg::f64});
+    for (auto method : {optim::HessianMethod::exact, optim::HessianMethod::finite_differences}) {
+        CAPTURE(static_cast<int>(method));
+        optim::Newton opt_hand(by_hand.parameters(), {.lr = 0.5, .hessian = method});
+        optim::Newton opt_fit(fitted.parameters(), {.lr = 0.5, .hessian = method});
+        data::DataLoader loader(train, {.batch_size = train.size(), .shuffle = false});
+        const auto closure = full_batch_closure(by_hand, opt_hand, mse, train);
+        std::vector<double> losses, r2s;
+        for (int step = 0; step < 2; ++step) {
+            r2s.push_back(nn::metrics::r2_score(predict(by_hand, train.x), train.y));
+            losses.push_back(opt_hand.step(closure));
+        }
+        const auto r = optim::fit(fitted, opt_fit, mse, loader, {.epochs = 2, .metrics = {"r2"}});
+        for (std::size_t e = 0; e < 2; ++e) {
+            CHECK(r.epochs[e].at("loss") == losses[e]);
+            CHECK(r.epochs[e].at("r2") == r2s[e]);
+        }
+        CHECK(same_weights(by_hand, fitted));
+    }
 }

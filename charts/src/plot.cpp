@@ -420,289 +420,331 @@ LinePlot& LinePlot::mark_point(double x, double y, std::string label) {
     return *this;
 }
 
-std::string LinePlot::svg(int width, int height) const {
-    if (width < 240 || height < 160 || width > 100000 || height > 100000) {
-        throw ValueError("LinePlot::svg: a chart of " + std::to_string(width) + " x " +
-                         std::to_string(height) +
-                         " pixels; it needs at least 240 x 160 and at most 100000 x 100000");
+// svg()'s work: the axes' domains from what will be drawn, the layout in pixels (the y ticks
+// set the left margin, the legend the right one), then the layers from the bottom up.
+class LinePlot::Drawing {
+  public:
+    Drawing(const LinePlot& plot, int width, int height)
+        : p_(plot), width_(width), height_(height), W_(width), H_(height) {
+        ax_.log = p_.log_x_;
+        ay_.log = p_.log_y_;
+        fit_domains();
+        lay_out_y();
+        lay_out_legend_and_x();
     }
-    const double W = width, H = height;
-    Axis ax, ay;
-    ax.log = log_x_;
-    ay.log = log_y_;
 
-    // Domains from the points that will be drawn (and the marks, for x).
-    bool any = false, any_x = false;
-    double xlo = 0, xhi = 0, ylo = 0, yhi = 0;
-    auto grow_x = [&](double u) {
-        xlo = any_x ? std::min(xlo, u) : u;
-        xhi = any_x ? std::max(xhi, u) : u;
-        any_x = true;
-    };
-    for (const Series& s : series_) {
-        for (std::size_t i = 0; i < s.x.size(); ++i) {
-            if (!ax.drawable(s.x[i]) || !ay.drawable(s.y[i])) continue;
-            grow_x(ax.unit(s.x[i]));
-            const double u = ay.unit(s.y[i]);
-            ylo = any ? std::min(ylo, u) : u;
-            yhi = any ? std::max(yhi, u) : u;
-            any = true;
+    std::string svg() {
+        write_header();
+        draw_grid();
+        draw_contours();
+        for (std::size_t i = 0; i < p_.series_.size(); ++i) draw_series(i);
+        draw_marks();
+        draw_point_marks();
+        draw_frame_and_ticks();
+        draw_legend();
+        draw_labels();
+        out_.raw("</svg>\n");
+        return out_.take();
+    }
+
+  private:
+    // The domains span the points that will be drawn (and the marks, for x).
+    void fit_domains() {
+        for (const Series& s : p_.series_) {
+            for (std::size_t i = 0; i < s.x.size(); ++i) {
+                if (!ax_.drawable(s.x[i]) || !ay_.drawable(s.y[i])) continue;
+                grow_x(ax_.unit(s.x[i]));
+                grow_y(ay_.unit(s.y[i]));
+            }
         }
+        for (const auto& [x, label] : p_.marks_) {
+            if (ax_.drawable(x)) grow_x(ax_.unit(x));
+        }
+        // Contour lines and point marks widen both axes, as series points do.
+        for (const Polyline& line : p_.contours_) {
+            for (const auto& [x, y] : line) grow_xy(x, y);
+        }
+        for (const PointMark& m : p_.point_marks_) grow_xy(m.x, m.y);
+        set_domain(ax_, any_x_, xlo_, xhi_);
+        set_domain(ay_, any_y_, ylo_, yhi_);
     }
-    for (const auto& [x, label] : marks_) {
-        if (ax.drawable(x)) grow_x(ax.unit(x));
+    void grow_x(double u) {
+        xlo_ = any_x_ ? std::min(xlo_, u) : u;
+        xhi_ = any_x_ ? std::max(xhi_, u) : u;
+        any_x_ = true;
     }
-    // Contour lines and point marks widen both axes, as series points do.
-    auto grow_xy = [&](double x, double y) {
-        if (!ax.drawable(x) || !ay.drawable(y)) return;
-        grow_x(ax.unit(x));
-        const double u = ay.unit(y);
-        ylo = any ? std::min(ylo, u) : u;
-        yhi = any ? std::max(yhi, u) : u;
-        any = true;
-    };
-    for (const Polyline& line : contours_) {
-        for (const auto& [x, y] : line) grow_xy(x, y);
+    void grow_y(double u) {
+        ylo_ = any_y_ ? std::min(ylo_, u) : u;
+        yhi_ = any_y_ ? std::max(yhi_, u) : u;
+        any_y_ = true;
     }
-    for (const PointMark& m : point_marks_) grow_xy(m.x, m.y);
-    set_domain(ax, any_x, xlo, xhi);
-    set_domain(ay, any, ylo, yhi);
+    void grow_xy(double x, double y) {
+        if (!ax_.drawable(x) || !ay_.drawable(y)) return;
+        grow_x(ax_.unit(x));
+        grow_y(ay_.unit(y));
+    }
 
     // Vertical layout first: the y ticks depend on the plot's height only.
-    const double top = title_.empty() ? 16 : 42;
-    const double bottom = x_label_.empty() ? 30 : 52;
-    ay.p0 = H - bottom;
-    ay.p1 = top;
-    make_ticks(ay, 48, kTickFont, false);
-
-    double ytick_w = 0;
-    for (const Tick& t : ay.major) ytick_w = std::max(ytick_w, text_width(t.label, kTickFont));
-    const double left = 12 + (y_label_.empty() ? 0 : 22) + ytick_w + 9;
-
-    // The legend: one row per named series, names cut to fit a quarter of the width.
-    std::vector<std::size_t> named;
-    for (std::size_t i = 0; i < series_.size(); ++i) {
-        if (!series_[i].name.empty()) named.push_back(i);
+    void lay_out_y() {
+        const double top = p_.title_.empty() ? 16 : 42;
+        const double bottom = p_.x_label_.empty() ? 30 : 52;
+        ay_.p0 = H_ - bottom;
+        ay_.p1 = top;
+        make_ticks(ay_, 48, kTickFont, false);
     }
-    // Wider than kCharWidth: a short name of wide letters ("many") must still fit the box.
-    const double char_w = 0.65 * kLegendFont;
-    const auto max_chars = static_cast<std::size_t>(std::max(4.0, (0.28 * W - 50) / char_w));
-    std::size_t legend_chars = 0;
-    for (std::size_t i : named) {
-        legend_chars = std::max(legend_chars, std::min(glyphs(series_[i].name), max_chars));
-    }
-    const double legend_w = named.empty() ? 0 : 48 + static_cast<double>(legend_chars) * char_w;
-    const double right = named.empty() ? 24 : legend_w + 28;
-    ax.p0 = left;
-    ax.p1 = W - right;
-    make_ticks(ax, 75, kTickFont, true);
 
-    const double pl = ax.p0, pr = ax.p1, pt = ay.p1, pb = ay.p0;
-    Svg out;
-    out.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.raw("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) +
-            "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) +
-            " " + std::to_string(height) + "\" font-family=\"" + kFont + "\">\n");
-    if (!title_.empty()) out.raw("<title>" + xml(title_) + "</title>\n");
-    out.rect(0, 0, W, H, "fill=\"white\"");
+    // The legend: one row per named series, names cut to fit a quarter of the width. What is
+    // left between the y ticks and the legend is the x axis.
+    void lay_out_legend_and_x() {
+        double ytick_w = 0;
+        for (const Tick& t : ay_.major) ytick_w = std::max(ytick_w, text_width(t.label, kTickFont));
+        const double left = 12 + (p_.y_label_.empty() ? 0 : 22) + ytick_w + 9;
+        for (std::size_t i = 0; i < p_.series_.size(); ++i) {
+            if (!p_.series_[i].name.empty()) named_.push_back(i);
+        }
+        // Wider than kCharWidth: a short name of wide letters ("many") must still fit the box.
+        const double char_w = 0.65 * kLegendFont;
+        max_chars_ = static_cast<std::size_t>(std::max(4.0, (0.28 * W_ - 50) / char_w));
+        std::size_t legend_chars = 0;
+        for (std::size_t i : named_) {
+            legend_chars = std::max(legend_chars, std::min(glyphs(p_.series_[i].name), max_chars_));
+        }
+        legend_w_ = named_.empty() ? 0 : 48 + static_cast<double>(legend_chars) * char_w;
+        const double right = named_.empty() ? 24 : legend_w_ + 28;
+        ax_.p0 = left;
+        ax_.p1 = W_ - right;
+        make_ticks(ax_, 75, kTickFont, true);
+        pl_ = ax_.p0, pr_ = ax_.p1, pt_ = ay_.p1, pb_ = ay_.p0;
+    }
+
+    void write_header() {
+        const std::string w = std::to_string(width_), h = std::to_string(height_);
+        out_.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        out_.raw("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + w + "\" height=\"" + h +
+                 "\" viewBox=\"0 0 " + w + " " + h + "\" font-family=\"" + kFont + "\">\n");
+        if (!p_.title_.empty()) out_.raw("<title>" + xml(p_.title_) + "</title>\n");
+        out_.rect(0, 0, W_, H_, "fill=\"white\"");
+    }
 
     // Grid at the major ticks, under everything else.
-    out.raw("<g class=\"grid\" stroke=\"#e6e6e6\" stroke-width=\"1\">\n");
-    for (const Tick& t : ax.major) {
-        const double x = ax.pixel_of_unit(t.value);
-        out.line(x, pt, x, pb, "");
-    }
-    for (const Tick& t : ay.major) {
-        const double y = ay.pixel_of_unit(t.value);
-        out.line(pl, y, pr, y, "");
-    }
-    out.raw("</g>\n");
-
-    // Contour lines: thin and light, under the series (runs of drawable points).
-    if (!contours_.empty()) {
-        out.raw("<g class=\"contour\" fill=\"none\" stroke=\"#c8c8c8\" stroke-width=\"1\">\n");
-        for (const Polyline& line : contours_) {
-            std::string pts;
-            std::size_t n = 0;
-            auto flush = [&] {
-                if (n > 1) {
-                    pts.pop_back();
-                    out.raw("<polyline points=\"" + pts + "\"/>\n");
-                }
-                pts.clear();
-                n = 0;
-            };
-            for (const auto& [cx, cy] : line) {
-                const bool ok = ax.drawable(cx) && ay.drawable(cy);
-                const double x = ok ? ax.pixel(cx) : 0, y = ok ? ay.pixel(cy) : 0;
-                if (ok && std::isfinite(x) && std::isfinite(y) && x >= pl - 1 && x <= pr + 1 &&
-                    y >= pt - 1 && y <= pb + 1) {
-                    pts += px(x) + "," + px(y) + " ";
-                    ++n;
-                } else {
-                    flush();
-                }
-            }
-            flush();
+    void draw_grid() {
+        out_.raw("<g class=\"grid\" stroke=\"#e6e6e6\" stroke-width=\"1\">\n");
+        for (const Tick& t : ax_.major) {
+            const double x = ax_.pixel_of_unit(t.value);
+            out_.line(x, pt_, x, pb_, "");
         }
-        out.raw("</g>\n");
+        for (const Tick& t : ay_.major) {
+            const double y = ay_.pixel_of_unit(t.value);
+            out_.line(pl_, y, pr_, y, "");
+        }
+        out_.raw("</g>\n");
     }
 
-    // Series: runs of consecutive drawable points as polylines, a lone point as a dot.
-    for (std::size_t i = 0; i < series_.size(); ++i) {
-        const Series& s = series_[i];
+    // A line in pixels, cut into runs of consecutive points that can be drawn.
+    std::vector<Polyline> visible_runs(const Polyline& line) const {
+        std::vector<Polyline> runs(1);
+        for (const auto& [dx, dy] : line) {
+            const bool ok = ax_.drawable(dx) && ay_.drawable(dy);
+            const double x = ok ? ax_.pixel(dx) : 0, y = ok ? ay_.pixel(dy) : 0;
+            // The domain holds every drawable point; the bounds check is a last guard.
+            if (ok && std::isfinite(x) && std::isfinite(y) && x >= pl_ - 1 && x <= pr_ + 1 &&
+                y >= pt_ - 1 && y <= pb_ + 1) {
+                runs.back().emplace_back(x, y);
+            } else if (!runs.back().empty()) {
+                runs.emplace_back();
+            }
+        }
+        if (runs.back().empty()) runs.pop_back();
+        return runs;
+    }
+    void polyline(const Polyline& run) {
+        std::string pts;
+        for (const auto& [x, y] : run) pts += px(x) + "," + px(y) + " ";
+        pts.pop_back();
+        out_.raw("<polyline points=\"" + pts + "\"/>\n");
+    }
+    void dot(double x, double y, const char* r, const std::string& colour) {
+        out_.raw("<circle cx=\"" + px(x) + "\" cy=\"" + px(y) + "\" r=\"" + r + "\" fill=\"" +
+                 colour + "\" stroke=\"none\"/>\n");
+    }
+
+    // Contour lines: thin and light, under the series.
+    void draw_contours() {
+        if (p_.contours_.empty()) return;
+        out_.raw("<g class=\"contour\" fill=\"none\" stroke=\"#c8c8c8\" stroke-width=\"1\">\n");
+        for (const Polyline& line : p_.contours_) {
+            for (const Polyline& run : visible_runs(line))
+                if (run.size() > 1) polyline(run);
+        }
+        out_.raw("</g>\n");
+    }
+
+    // A series: runs of drawable points as polylines, a lone point as a dot; markers() adds a
+    // dot at every point, over the line.
+    void draw_series(std::size_t i) {
+        const Series& s = p_.series_[i];
         const std::string colour = kPalette[i % 10];
         std::string attrs = "class=\"series\" fill=\"none\" stroke=\"" + colour +
                             "\" stroke-width=\"1.8\" stroke-linejoin=\"round\" "
                             "stroke-linecap=\"round\"";
         if (i >= 10)
             attrs += std::string(" stroke-dasharray=\"") + kDashes[(i / 10 - 1) % 3] + "\"";
-        out.raw("<g " + attrs + ">\n");
-        if (!s.name.empty()) out.raw("<title>" + xml(s.name) + "</title>\n");
-        std::vector<std::pair<double, double>> run;
-        auto flush = [&] {
+        out_.raw("<g " + attrs + ">\n");
+        if (!s.name.empty()) out_.raw("<title>" + xml(s.name) + "</title>\n");
+        Polyline points;
+        for (std::size_t k = 0; k < s.x.size(); ++k) points.emplace_back(s.x[k], s.y[k]);
+        for (const Polyline& run : visible_runs(points)) {
             if (run.size() == 1 && !s.dots) {
-                out.raw("<circle cx=\"" + px(run[0].first) + "\" cy=\"" + px(run[0].second) +
-                        "\" r=\"2.5\" fill=\"" + colour + "\" stroke=\"none\"/>\n");
+                dot(run[0].first, run[0].second, "2.5", colour);
             } else if (run.size() > 1 && s.line) {
-                std::string pts;
-                for (const auto& [x, y] : run) pts += px(x) + "," + px(y) + " ";
-                pts.pop_back();
-                out.raw("<polyline points=\"" + pts + "\"/>\n");
+                polyline(run);
             }
-            if (s.dots) {  // markers(): a dot at every point, over the line
-                for (const auto& [x, y] : run) {
-                    out.raw("<circle cx=\"" + px(x) + "\" cy=\"" + px(y) + "\" r=\"3\" fill=\"" +
-                            colour + "\" stroke=\"none\"/>\n");
-                }
-            }
-            run.clear();
-        };
-        for (std::size_t k = 0; k < s.x.size(); ++k) {
-            const bool ok = ax.drawable(s.x[k]) && ay.drawable(s.y[k]);
-            const double x = ok ? ax.pixel(s.x[k]) : 0, y = ok ? ay.pixel(s.y[k]) : 0;
-            // The domain holds every drawable point; the bounds check is a last guard.
-            if (ok && std::isfinite(x) && std::isfinite(y) && x >= pl - 1 && x <= pr + 1 &&
-                y >= pt - 1 && y <= pb + 1) {
-                run.emplace_back(x, y);
-            } else {
-                flush();
+            if (s.dots) {
+                for (const auto& [x, y] : run) dot(x, y, "3", colour);
             }
         }
-        flush();
-        out.raw("</g>\n");
+        out_.raw("</g>\n");
     }
 
     // Marks: a dashed vertical line; the label at its top, on the side with more room, and
     // stacked when there are several.
-    std::size_t shown = 0;
-    for (const auto& [mx, label] : marks_) {
-        if (!ax.drawable(mx)) continue;
-        const double x = ax.pixel(mx);
-        if (!std::isfinite(x)) continue;
-        out.line(x, pt, x, pb,
-                 "class=\"mark\" stroke=\"#444444\" stroke-width=\"1.2\" "
-                 "stroke-dasharray=\"5 4\"");
-        const bool left_side = x > pl + 0.6 * (pr - pl);
-        const double y = pt + 14 + 15 * static_cast<double>(shown % 8);
-        out.text(left_side ? x - 5 : x + 5, y, label,
-                 std::string("class=\"mark-label\" font-size=\"11\" fill=\"#222222\" "
-                             "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\" "
-                             "text-anchor=\"") +
-                     (left_side ? "end" : "start") + "\"");
-        ++shown;
+    void draw_marks() {
+        std::size_t shown = 0;
+        for (const auto& [mx, label] : p_.marks_) {
+            if (!ax_.drawable(mx)) continue;
+            const double x = ax_.pixel(mx);
+            if (!std::isfinite(x)) continue;
+            out_.line(x, pt_, x, pb_,
+                      "class=\"mark\" stroke=\"#444444\" stroke-width=\"1.2\" "
+                      "stroke-dasharray=\"5 4\"");
+            const bool left_side = x > pl_ + 0.6 * (pr_ - pl_);
+            const double y = pt_ + 14 + 15 * static_cast<double>(shown % 8);
+            out_.text(left_side ? x - 5 : x + 5, y, label, halo_label("mark-label", left_side));
+            ++shown;
+        }
     }
 
     // Point marks: a ring on top of the series, the label to its upper right (upper left
     // near the right edge), with a white halo so that lines under it stay readable.
-    for (const PointMark& m : point_marks_) {
-        if (!ax.drawable(m.x) || !ay.drawable(m.y)) continue;
-        const double x = ax.pixel(m.x), y = ay.pixel(m.y);
-        if (!std::isfinite(x) || !std::isfinite(y)) continue;
-        out.raw("<circle class=\"point-mark\" cx=\"" + px(x) + "\" cy=\"" + px(y) +
-                "\" r=\"4\" fill=\"white\" stroke=\"#222222\" stroke-width=\"1.8\"/>\n");
-        if (m.label.empty()) continue;
-        const bool left_side = x > pl + 0.75 * (pr - pl);
-        out.text(left_side ? x - 7 : x + 7, y - 7, m.label,
-                 std::string("class=\"point-label\" font-size=\"11\" fill=\"#222222\" "
-                             "stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\" "
-                             "text-anchor=\"") +
-                     (left_side ? "end" : "start") + "\"");
+    void draw_point_marks() {
+        for (const PointMark& m : p_.point_marks_) {
+            if (!ax_.drawable(m.x) || !ay_.drawable(m.y)) continue;
+            const double x = ax_.pixel(m.x), y = ay_.pixel(m.y);
+            if (!std::isfinite(x) || !std::isfinite(y)) continue;
+            out_.raw("<circle class=\"point-mark\" cx=\"" + px(x) + "\" cy=\"" + px(y) +
+                     "\" r=\"4\" fill=\"white\" stroke=\"#222222\" stroke-width=\"1.8\"/>\n");
+            if (m.label.empty()) continue;
+            const bool left_side = x > pl_ + 0.75 * (pr_ - pl_);
+            out_.text(left_side ? x - 7 : x + 7, y - 7, m.label,
+                      halo_label("point-label", left_side));
+        }
+    }
+    static std::string halo_label(const char* cls, bool left_side) {
+        return std::string("class=\"") + cls +
+               "\" font-size=\"11\" fill=\"#222222\" stroke=\"white\" stroke-width=\"3\" "
+               "paint-order=\"stroke\" text-anchor=\"" +
+               (left_side ? "end" : "start") + "\"";
     }
 
-    // Frame, ticks and tick labels.
-    out.rect(pl, pt, pr - pl, pb - pt, "fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"");
-    out.raw("<g stroke=\"#333333\" stroke-width=\"1\">\n");
-    for (const Tick& t : ax.major)
-        out.line(ax.pixel_of_unit(t.value), pb, ax.pixel_of_unit(t.value), pb + 5, "");
-    for (double u : ax.minor) out.line(ax.pixel_of_unit(u), pb, ax.pixel_of_unit(u), pb + 3, "");
-    for (const Tick& t : ay.major)
-        out.line(pl - 5, ay.pixel_of_unit(t.value), pl, ay.pixel_of_unit(t.value), "");
-    for (double u : ay.minor) out.line(pl - 3, ay.pixel_of_unit(u), pl, ay.pixel_of_unit(u), "");
-    out.raw("</g>\n");
-    for (const Tick& t : ax.major) {
-        out.text(ax.pixel_of_unit(t.value), pb + 18, t.label,
-                 "class=\"xtick\" font-size=\"11\" fill=\"#333333\" text-anchor=\"middle\"");
-    }
-    for (const Tick& t : ay.major) {
-        out.text(pl - 8, ay.pixel_of_unit(t.value) + 4, t.label,
-                 "class=\"ytick\" font-size=\"11\" fill=\"#333333\" text-anchor=\"end\"");
+    void draw_frame_and_ticks() {
+        out_.rect(pl_, pt_, pr_ - pl_, pb_ - pt_,
+                  "fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"");
+        out_.raw("<g stroke=\"#333333\" stroke-width=\"1\">\n");
+        for (const Tick& t : ax_.major)
+            out_.line(ax_.pixel_of_unit(t.value), pb_, ax_.pixel_of_unit(t.value), pb_ + 5, "");
+        for (double u : ax_.minor)
+            out_.line(ax_.pixel_of_unit(u), pb_, ax_.pixel_of_unit(u), pb_ + 3, "");
+        for (const Tick& t : ay_.major)
+            out_.line(pl_ - 5, ay_.pixel_of_unit(t.value), pl_, ay_.pixel_of_unit(t.value), "");
+        for (double u : ay_.minor)
+            out_.line(pl_ - 3, ay_.pixel_of_unit(u), pl_, ay_.pixel_of_unit(u), "");
+        out_.raw("</g>\n");
+        for (const Tick& t : ax_.major) {
+            out_.text(ax_.pixel_of_unit(t.value), pb_ + 18, t.label,
+                      "class=\"xtick\" font-size=\"11\" fill=\"#333333\" text-anchor=\"middle\"");
+        }
+        for (const Tick& t : ay_.major) {
+            out_.text(pl_ - 8, ay_.pixel_of_unit(t.value) + 4, t.label,
+                      "class=\"ytick\" font-size=\"11\" fill=\"#333333\" text-anchor=\"end\"");
+        }
     }
 
     // Legend, right of the plot; rows that do not fit become "+ k more".
-    if (!named.empty()) {
-        const auto fit = static_cast<std::size_t>(std::max(1.0, (pb - pt - 10) / kLegendRow));
-        const std::size_t rows = std::min(named.size(), fit);
-        const bool cut = rows < named.size();
-        const double lx = pr + 16, ly = pt;
-        out.raw("<g class=\"legend\">\n");
-        out.rect(lx, ly, legend_w, static_cast<double>(rows) * kLegendRow + 10,
-                 "fill=\"white\" stroke=\"#cccccc\" stroke-width=\"1\"");
+    void draw_legend() {
+        if (named_.empty()) return;
+        const auto fit = static_cast<std::size_t>(std::max(1.0, (pb_ - pt_ - 10) / kLegendRow));
+        const std::size_t rows = std::min(named_.size(), fit);
+        const bool cut = rows < named_.size();
+        const double lx = pr_ + 16, ly = pt_;
+        out_.raw("<g class=\"legend\">\n");
+        out_.rect(lx, ly, legend_w_, static_cast<double>(rows) * kLegendRow + 10,
+                  "fill=\"white\" stroke=\"#cccccc\" stroke-width=\"1\"");
         for (std::size_t r = 0; r < rows; ++r) {
             const double y = ly + 5 + kLegendRow * (static_cast<double>(r) + 0.5);
             if (cut && r + 1 == rows) {
-                out.text(lx + 10, y + 4, "+ " + std::to_string(named.size() - rows + 1) + " more",
-                         "font-size=\"12\" fill=\"#555555\"");
+                out_.text(lx + 10, y + 4, "+ " + std::to_string(named_.size() - rows + 1) + " more",
+                          "font-size=\"12\" fill=\"#555555\"");
                 break;
             }
-            const std::size_t i = named[r];
-            std::string attrs = std::string("stroke=\"") + kPalette[i % 10] +
-                                "\" stroke-width=\"2.5\" stroke-linecap=\"round\"";
-            if (i >= 10)
-                attrs += std::string(" stroke-dasharray=\"") + kDashes[(i / 10 - 1) % 3] + "\"";
-            if (series_[i].line) out.line(lx + 10, y, lx + 32, y, attrs);
-            if (series_[i].dots) {
-                out.raw("<circle cx=\"" + px(lx + 21) + "\" cy=\"" + px(y) +
-                        "\" r=\"3.5\" fill=\"" + kPalette[i % 10] + "\" stroke=\"none\"/>\n");
-            }
-            out.text(lx + 40, y + 4, shorten(series_[i].name, max_chars),
-                     "class=\"legend-name\" font-size=\"12\" fill=\"#222222\"");
+            legend_row(named_[r], lx, y);
         }
-        out.raw("</g>\n");
+        out_.raw("</g>\n");
+    }
+    void legend_row(std::size_t i, double lx, double y) {
+        std::string attrs = std::string("stroke=\"") + kPalette[i % 10] +
+                            "\" stroke-width=\"2.5\" stroke-linecap=\"round\"";
+        if (i >= 10)
+            attrs += std::string(" stroke-dasharray=\"") + kDashes[(i / 10 - 1) % 3] + "\"";
+        if (p_.series_[i].line) out_.line(lx + 10, y, lx + 32, y, attrs);
+        if (p_.series_[i].dots) dot(lx + 21, y, "3.5", kPalette[i % 10]);
+        out_.text(lx + 40, y + 4, shorten(p_.series_[i].name, max_chars_),
+                  "class=\"legend-name\" font-size=\"12\" fill=\"#222222\"");
     }
 
     // Title and axis labels, cut with an ellipsis when wider than the picture.
-    auto fitting = [](const std::string& s, double room, double font) {
-        return shorten(s, static_cast<std::size_t>(std::max(1.0, room / (kCharWidth * font))));
-    };
-    if (!title_.empty()) {
-        out.text(W / 2, 27, fitting(title_, W - 20, kTitleFont),
-                 "class=\"title\" font-size=\"16\" font-weight=\"bold\" fill=\"#111111\" "
-                 "text-anchor=\"middle\"");
+    void draw_labels() {
+        auto fitting = [](const std::string& s, double room, double font) {
+            return shorten(s, static_cast<std::size_t>(std::max(1.0, room / (kCharWidth * font))));
+        };
+        if (!p_.title_.empty()) {
+            out_.text(W_ / 2, 27, fitting(p_.title_, W_ - 20, kTitleFont),
+                      "class=\"title\" font-size=\"16\" font-weight=\"bold\" fill=\"#111111\" "
+                      "text-anchor=\"middle\"");
+        }
+        if (!p_.x_label_.empty()) {
+            out_.text((pl_ + pr_) / 2, H_ - 12, fitting(p_.x_label_, pr_ - pl_, kLabelFont),
+                      "class=\"xlabel\" font-size=\"13\" fill=\"#111111\" text-anchor=\"middle\"");
+        }
+        if (!p_.y_label_.empty()) {
+            const double x = 12 + kLabelFont, y = (pt_ + pb_) / 2;
+            out_.raw("<text x=\"" + px(x) + "\" y=\"" + px(y) + "\" transform=\"rotate(-90 " +
+                     px(x) + " " + px(y) +
+                     ")\" class=\"ylabel\" font-size=\"13\" fill=\"#111111\" "
+                     "text-anchor=\"middle\">" +
+                     xml(fitting(p_.y_label_, pb_ - pt_, kLabelFont)) + "</text>\n");
+        }
     }
-    if (!x_label_.empty()) {
-        out.text((pl + pr) / 2, H - 12, fitting(x_label_, pr - pl, kLabelFont),
-                 "class=\"xlabel\" font-size=\"13\" fill=\"#111111\" text-anchor=\"middle\"");
+
+    const LinePlot& p_;
+    int width_, height_;
+    double W_, H_;
+    Axis ax_, ay_;
+    bool any_x_ = false, any_y_ = false;
+    double xlo_ = 0, xhi_ = 0, ylo_ = 0, yhi_ = 0;
+    std::vector<std::size_t> named_;  // the series with a legend row
+    std::size_t max_chars_ = 0;       // of a name in the legend
+    double legend_w_ = 0;
+    double pl_ = 0, pr_ = 0, pt_ = 0, pb_ = 0;  // the plot area's left, right, top, bottom
+    Svg out_;
+};
+
+std::string LinePlot::svg(int width, int height) const {
+    if (width < 240 || height < 160 || width > 100000 || height > 100000) {
+        throw ValueError("LinePlot::svg: a chart of " + std::to_string(width) + " x " +
+                         std::to_string(height) +
+                         " pixels; it needs at least 240 x 160 and at most 100000 x 100000");
     }
-    if (!y_label_.empty()) {
-        const double x = 12 + kLabelFont, y = (pt + pb) / 2;
-        out.raw("<text x=\"" + px(x) + "\" y=\"" + px(y) + "\" transform=\"rotate(-90 " + px(x) +
-                " " + px(y) +
-                ")\" class=\"ylabel\" font-size=\"13\" fill=\"#111111\" text-anchor=\"middle\">" +
-                xml(fitting(y_label_, pb - pt, kLabelFont)) + "</text>\n");
-    }
-    out.raw("</svg>\n");
-    return out.take();
+    return Drawing(*this, width, height).svg();
 }
 
 void LinePlot::save(const fs::path& path, int width, int height) const {
@@ -711,51 +753,51 @@ void LinePlot::save(const fs::path& path, int width, int height) const {
 
 // ---- contour lines (marching squares) ---------------------------------------------------
 
-std::vector<Polyline> contour_lines(const std::vector<double>& xs, const std::vector<double>& ys,
-                                    const std::vector<std::vector<double>>& z, double level) {
-    auto check_axis = [](const std::vector<double>& v, const char* name) {
-        if (v.size() < 2) {
-            throw ValueError(std::string("contour_lines: ") + name + " has " +
-                             std::to_string(v.size()) + " values; it needs at least 2");
-        }
-        for (std::size_t i = 1; i < v.size(); ++i) {
-            if (!(v[i] > v[i - 1])) {
-                throw ValueError(std::string("contour_lines: ") + name +
-                                 " must increase strictly, but value " + std::to_string(i) +
-                                 " is not above value " + std::to_string(i - 1));
-            }
-        }
-    };
-    check_axis(xs, "xs");
-    check_axis(ys, "ys");
-    const std::size_t nx = xs.size(), ny = ys.size();
-    if (z.size() != ny) {
-        throw ShapeError("contour_lines: z has " + std::to_string(z.size()) + " rows; ys has " +
-                         std::to_string(ny) + " values");
-    }
-    for (std::size_t j = 0; j < ny; ++j) {
-        if (z[j].size() != nx) {
-            throw ShapeError("contour_lines: row " + std::to_string(j) + " of z has " +
-                             std::to_string(z[j].size()) + " values; xs has " + std::to_string(nx));
-        }
-    }
+namespace {
 
-    // Each crossing lies on a grid edge and is named by it: the edge from (i, j) to (i + 1, j)
-    // is 2 (j nx + i), the edge from (i, j) to (i, j + 1) is 2 (j nx + i) + 1. Two cells that
-    // share an edge share its crossing, which is how segments join into lines.
-    using Key = std::size_t;
+void check_grid_axis(const std::vector<double>& v, const char* name) {
+    if (v.size() < 2) {
+        throw ValueError(std::string("contour_lines: ") + name + " has " +
+                         std::to_string(v.size()) + " values; it needs at least 2");
+    }
+    for (std::size_t i = 1; i < v.size(); ++i) {
+        if (!(v[i] > v[i - 1])) {
+            throw ValueError(std::string("contour_lines: ") + name +
+                             " must increase strictly, but value " + std::to_string(i) +
+                             " is not above value " + std::to_string(i - 1));
+        }
+    }
+}
+
+void check_grid(const std::vector<double>& xs, const std::vector<double>& ys,
+                const std::vector<std::vector<double>>& z) {
+    check_grid_axis(xs, "xs");
+    check_grid_axis(ys, "ys");
+    if (z.size() != ys.size()) {
+        throw ShapeError("contour_lines: z has " + std::to_string(z.size()) + " rows; ys has " +
+                         std::to_string(ys.size()) + " values");
+    }
+    for (std::size_t j = 0; j < ys.size(); ++j) {
+        if (z[j].size() != xs.size()) {
+            throw ShapeError("contour_lines: row " + std::to_string(j) + " of z has " +
+                             std::to_string(z[j].size()) + " values; xs has " +
+                             std::to_string(xs.size()));
+        }
+    }
+}
+
+// Each crossing lies on a grid edge and is named by it: the edge from (i, j) to (i + 1, j) is
+// 2 (j nx + i), the edge from (i, j) to (i, j + 1) is 2 (j nx + i) + 1. Two cells that share
+// an edge share its crossing, which is how segments join into lines.
+using EdgeKey = std::size_t;
+using Segment = std::pair<EdgeKey, EdgeKey>;
+
+// The segments of the level line in every cell (marching squares).
+std::vector<Segment> cell_segments(const std::vector<std::vector<double>>& z, double level) {
+    const std::size_t ny = z.size(), nx = z[0].size();
     const auto h_key = [nx](std::size_t i, std::size_t j) { return 2 * (j * nx + i); };
     const auto v_key = [nx](std::size_t i, std::size_t j) { return 2 * (j * nx + i) + 1; };
-    const auto point_of = [&](Key k) {
-        const std::size_t cell = k / 2, i = cell % nx, j = cell / nx;
-        const std::size_t i1 = k % 2 == 0 ? i + 1 : i, j1 = k % 2 == 0 ? j : j + 1;
-        const double za = z[j][i], zb = z[j1][i1];
-        const double t = (level - za) / (zb - za);  // za and zb lie on either side of level
-        return std::pair<double, double>{xs[i] + t * (xs[i1] - xs[i]),
-                                         ys[j] + t * (ys[j1] - ys[j])};
-    };
-
-    std::vector<std::pair<Key, Key>> segments;
+    std::vector<Segment> segments;
     for (std::size_t j = 0; j + 1 < ny; ++j) {
         for (std::size_t i = 0; i + 1 < nx; ++i) {
             // Corners counter-clockwise from the lower left; edges bottom, right, top, left.
@@ -763,7 +805,7 @@ std::vector<Polyline> contour_lines(const std::vector<double>& xs, const std::ve
             if (std::isnan(c[0]) || std::isnan(c[1]) || std::isnan(c[2]) || std::isnan(c[3]))
                 continue;
             const bool up[4] = {c[0] > level, c[1] > level, c[2] > level, c[3] > level};
-            const Key e[4] = {h_key(i, j), v_key(i + 1, j), h_key(i, j + 1), v_key(i, j)};
+            const EdgeKey e[4] = {h_key(i, j), v_key(i + 1, j), h_key(i, j + 1), v_key(i, j)};
             // Edge k joins corners k and k + 1 (mod 4); it is crossed when they differ.
             std::vector<int> crossed;
             for (int k = 0; k < 4; ++k)
@@ -784,15 +826,19 @@ std::vector<Polyline> contour_lines(const std::vector<double>& xs, const std::ve
             }
         }
     }
+    return segments;
+}
 
-    // Join: every crossing is shared by at most two segments (the two cells beside its edge).
-    std::multimap<Key, std::size_t> at;
+// Chains of segments through shared crossings: every crossing is shared by at most two
+// segments (the two cells beside its edge).
+std::vector<std::deque<EdgeKey>> join_segments(const std::vector<Segment>& segments) {
+    std::multimap<EdgeKey, std::size_t> at;
     for (std::size_t s = 0; s < segments.size(); ++s) {
         at.emplace(segments[s].first, s);
         at.emplace(segments[s].second, s);
     }
     std::vector<bool> used(segments.size(), false);
-    const auto next_from = [&](Key k) -> std::optional<Key> {
+    const auto next_from = [&](EdgeKey k) -> std::optional<EdgeKey> {
         for (auto [it, end] = at.equal_range(k); it != end; ++it) {
             const std::size_t s = it->second;
             if (used[s]) continue;
@@ -801,16 +847,38 @@ std::vector<Polyline> contour_lines(const std::vector<double>& xs, const std::ve
         }
         return std::nullopt;
     };
-    std::vector<Polyline> lines;
+    std::vector<std::deque<EdgeKey>> chains;
     for (std::size_t s = 0; s < segments.size(); ++s) {
         if (used[s]) continue;
         used[s] = true;
-        std::deque<Key> chain{segments[s].first, segments[s].second};
+        std::deque<EdgeKey> chain{segments[s].first, segments[s].second};
         while (auto k = next_from(chain.back())) chain.push_back(*k);
         while (auto k = next_from(chain.front())) chain.push_front(*k);
+        chains.push_back(std::move(chain));
+    }
+    return chains;
+}
+
+}  // namespace
+
+std::vector<Polyline> contour_lines(const std::vector<double>& xs, const std::vector<double>& ys,
+                                    const std::vector<std::vector<double>>& z, double level) {
+    check_grid(xs, ys, z);
+    const std::size_t nx = xs.size();
+    // The crossing on an edge, placed by linear interpolation between the edge's two values.
+    const auto point_of = [&](EdgeKey k) {
+        const std::size_t cell = k / 2, i = cell % nx, j = cell / nx;
+        const std::size_t i1 = k % 2 == 0 ? i + 1 : i, j1 = k % 2 == 0 ? j : j + 1;
+        const double za = z[j][i], zb = z[j1][i1];
+        const double t = (level - za) / (zb - za);  // za and zb lie on either side of level
+        return std::pair<double, double>{xs[i] + t * (xs[i1] - xs[i]),
+                                         ys[j] + t * (ys[j1] - ys[j])};
+    };
+    std::vector<Polyline> lines;
+    for (const auto& chain : join_segments(cell_segments(z, level))) {
         Polyline line;
         line.reserve(chain.size());
-        for (Key k : chain) line.push_back(point_of(k));
+        for (EdgeKey k : chain) line.push_back(point_of(k));
         lines.push_back(std::move(line));
     }
     return lines;

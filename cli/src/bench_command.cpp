@@ -22,6 +22,9 @@
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 
+#include "command.hpp"
+#include "model_spec.hpp"
+
 #ifndef TAPEGRAD_BENCH_DATA
 #define TAPEGRAD_BENCH_DATA "examples/data"
 #endif
@@ -111,6 +114,22 @@ class JsonLine {
     std::string text_;
 };
 
+// One plain training step: record the loss, differentiate it, update.
+template <class Loss>
+void train_step(nn::Module& model, optim::Optimizer& opt, const Loss& loss, const Tensor& x,
+                const Tensor& y) {
+    Tape tape;
+    const Tensor l = loss(model(x), y);
+    opt.zero_grad();
+    tape.backward(l);
+    opt.step();
+}
+
+// Binary cross-entropy on logits, the loss of tiny and logreg.
+const auto bce = [](const Tensor& logits, const Tensor& y) {
+    return nn::bce_with_logits(logits, y);
+};
+
 // ---- tiny -----------------------------------------------------------------------------------
 
 void tiny(const BenchArgs& args, Dtype dtype, std::ostream& out) {
@@ -119,20 +138,14 @@ void tiny(const BenchArgs& args, Dtype dtype, std::ostream& out) {
     data::StandardScaler scaler;
     const Tensor x = scaler.fit_transform(csv.data.x);
     const Tensor y = reshape(csv.data.y, {csv.data.size(), 1});
-    manual_seed(0);
-    nn::Sequential model{nn::Linear(2, 16, {.dtype = dtype}), nn::Tanh(),
-                         nn::Linear(16, 16, {.dtype = dtype}), nn::Tanh(),
-                         nn::Linear(16, 1, {.dtype = dtype})};
+    Generator gen(0);  // the initial weights, one stream through the layers
+    nn::Sequential model{default_linear(2, 16, dtype, gen), nn::Tanh(),
+                         default_linear(16, 16, dtype, gen), nn::Tanh(),
+                         default_linear(16, 1, dtype, gen)};
     optim::Adam opt(model.parameters(), {.lr = 0.01});
     constexpr int kSteps = 2000;
     const Stopwatch sw;
-    for (int s = 0; s < kSteps; ++s) {
-        Tape tape;
-        const Tensor loss = nn::bce_with_logits(model(x), y);
-        opt.zero_grad();
-        tape.backward(loss);
-        opt.step();
-    }
+    for (int s = 0; s < kSteps; ++s) train_step(model, opt, bce, x, y);
     const Seconds elapsed{sw.wall(), sw.cpu()};
     NoGrad no_grad;
     const double final_loss = nn::bce_with_logits(model(x), y).item();
@@ -166,22 +179,19 @@ void fmnist(const BenchArgs&, Dtype dtype, std::ostream& out) {
         train = {train.x.to(f64), train.y};
         test = {test.x.to(f64), test.y};
     }
-    manual_seed(0);
-    nn::Sequential model{nn::Linear(784, 256, {.dtype = dtype}), nn::ReLU(),
-                         nn::Linear(256, 128, {.dtype = dtype}), nn::ReLU(),
-                         nn::Linear(128, 10, {.dtype = dtype})};
+    Generator gen(0);
+    nn::Sequential model{default_linear(784, 256, dtype, gen), nn::ReLU(),
+                         default_linear(256, 128, dtype, gen), nn::ReLU(),
+                         default_linear(128, 10, dtype, gen)};
     optim::Adam opt(model.parameters(), {.lr = 1e-3});
     data::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .seed = 0});
+    const auto cross_entropy = [](const Tensor& logits, const Tensor& classes) {
+        return nn::cross_entropy(logits, classes);
+    };
     std::vector<double> times, cpu_times;
     for (int epoch = 0; epoch < 3; ++epoch) {
         const Stopwatch sw;
-        for (auto [x, y] : loader) {
-            Tape tape;
-            const Tensor loss = nn::cross_entropy(model(x), y);
-            opt.zero_grad();
-            tape.backward(loss);
-            opt.step();
-        }
+        for (auto [x, y] : loader) train_step(model, opt, cross_entropy, x, y);
         times.push_back(sw.wall());
         cpu_times.push_back(sw.cpu());
     }
@@ -248,18 +258,12 @@ data::Dataset logreg_data(std::size_t rows, std::size_t features) {
 void logreg(const BenchArgs&, Dtype dtype, std::ostream& out) {
     const data::Dataset data = dtype == f32 ? logreg_data<float>(kLogregRows, kLogregFeatures)
                                             : logreg_data<double>(kLogregRows, kLogregFeatures);
-    manual_seed(0);
-    nn::Linear model(kLogregFeatures, 1, {.dtype = dtype});
+    Generator gen(0);
+    nn::Linear model = default_linear(kLogregFeatures, 1, dtype, gen);
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     data::DataLoader loader(data, {.batch_size = 256, .shuffle = true, .seed = 0});
     const Stopwatch sw;
-    for (auto [x, y] : loader) {
-        Tape tape;
-        const Tensor loss = nn::bce_with_logits(model(x), y);
-        opt.zero_grad();
-        tape.backward(loss);
-        opt.step();
-    }
+    for (auto [x, y] : loader) train_step(model, opt, bce, x, y);
     const Seconds epoch{sw.wall(), sw.cpu()};
     double full_loss, acc;
     {
@@ -423,10 +427,11 @@ void run_bench(const BenchArgs& args, std::ostream& out) {
 }
 
 CLI::App* add_bench_command(CLI::App& app, BenchArgs& args, int& exit_code) {
-    auto* cmd = app.add_subcommand(
-        "bench",
+    auto* cmd = add_command(
+        app, "bench",
         "Run a benchmark workload and print one JSON line per run (bench/compare puts it beside "
-        "PyTorch)");
+        "PyTorch)",
+        exit_code, [&args] { run_bench(args, std::cout); });
     cmd->add_option("workload", args.workload, "tiny, fmnist, logreg, matmul, overhead or all")
         ->required();
     cmd->add_option("--threads", args.threads,
@@ -434,10 +439,6 @@ CLI::App* add_bench_command(CLI::App& app, BenchArgs& args, int& exit_code) {
     cmd->add_option("--dtype", args.dtype, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}));
     args.data_dir = TAPEGRAD_BENCH_DATA;
     cmd->add_option("--data", args.data_dir, "folder with make_classification_400.csv");
-    cmd->callback([&args, &exit_code] {
-        run_bench(args, std::cout);
-        exit_code = 0;
-    });
     return cmd;
 }
 

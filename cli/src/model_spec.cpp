@@ -1,10 +1,11 @@
 #include "model_spec.hpp"
 
 #include <charconv>
+#include <cmath>
 
 #include <tapegrad/autodiff/error.hpp>
 #include <tapegrad/nn/activation.hpp>
-#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/init.hpp>
 
 namespace tapegrad::cli {
 
@@ -38,15 +39,42 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& activatio
     return spec;
 }
 
+namespace {
+
+// A hidden layer: He initialisation for ReLU, Glorot for tanh (the usual pairings), zero bias.
+nn::Linear hidden_linear(std::size_t inputs, std::size_t outputs, const std::string& activation,
+                         Generator& gen) {
+    const bool relu = activation == "relu";
+    // A seed of its own keeps the thread's default generator untouched; the weights it drew
+    // are replaced from gen right away.
+    nn::Linear layer(
+        inputs, outputs,
+        {.init = relu ? nn::Init::kaiming_uniform : nn::Init::xavier_uniform, .seed = 0});
+    if (relu) {
+        nn::init::kaiming_uniform_(layer.weight, 0.0, nn::init::FanMode::fan_in, "relu", gen);
+    } else {
+        nn::init::xavier_uniform_(layer.weight, 1.0, gen);
+    }
+    return layer;
+}
+
+}  // namespace
+
+nn::Linear default_linear(std::size_t inputs, std::size_t outputs, Dtype dtype, Generator& gen) {
+    nn::Linear layer(inputs, outputs, {.seed = 0, .dtype = dtype});  // see hidden_linear
+    const double bound = 1.0 / std::sqrt(static_cast<double>(inputs));
+    nn::init::uniform_(layer.weight, -bound, bound, gen);
+    nn::init::uniform_(layer.bias, -bound, bound, gen);
+    return layer;
+}
+
 std::shared_ptr<nn::Sequential> build_model(const ModelSpec& spec, std::size_t inputs,
-                                            std::size_t outputs) {
+                                            std::size_t outputs, std::uint64_t seed) {
+    Generator gen(seed);
     auto model = std::make_shared<nn::Sequential>();
     std::size_t width = inputs;
     for (std::size_t h : spec.hidden) {
-        // He initialisation for ReLU, Glorot for tanh: the usual pairing.
-        const nn::Init init =
-            spec.activation == "relu" ? nn::Init::kaiming_uniform : nn::Init::xavier_uniform;
-        model->push_back(nn::Linear(width, h, {.init = init}));
+        model->push_back(hidden_linear(width, h, spec.activation, gen));
         if (spec.activation == "relu") {
             model->push_back(nn::ReLU());
         } else {
@@ -54,15 +82,17 @@ std::shared_ptr<nn::Sequential> build_model(const ModelSpec& spec, std::size_t i
         }
         width = h;
     }
-    model->push_back(nn::Linear(width, outputs));
+    model->push_back(default_linear(width, outputs, f32, gen));
     return model;
 }
 
 std::string describe(const ModelSpec& spec) {
     if (spec.hidden.empty()) return "linear";
     std::string s = "mlp:";
-    for (std::size_t i = 0; i < spec.hidden.size(); ++i)
-        s += (i ? "," : "") + std::to_string(spec.hidden[i]);
+    for (std::size_t i = 0; i < spec.hidden.size(); ++i) {
+        if (i) s += ",";  // appended apart: "," + to_string(...) trips GCC 12's -Wrestrict
+        s += std::to_string(spec.hidden[i]);
+    }
     return s + " (" + spec.activation + ")";
 }
 

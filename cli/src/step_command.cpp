@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "command.hpp"
 #include "tapegrad/cli/graphviz.hpp"
 #include "tapegrad/cli/stepper_terminal.hpp"
 #include "walkthroughs.hpp"
@@ -10,6 +11,13 @@
 namespace tapegrad::cli {
 
 namespace {
+
+// What `tapegrad step --help` says first.
+constexpr const char* kDescription =
+    "Step through backprop on a built-in walkthrough: every node's value on the way forward, "
+    "then, in the order backward visits them, the gradient each node receives, its local rule "
+    "and what each input gets. Interactive by default (n next, p previous, print NAME, q quit, "
+    "h help).";
 
 std::string walkthrough_list() {
     std::string s = "walkthroughs (tapegrad step NAME):\n";
@@ -23,12 +31,8 @@ std::string walkthrough_list() {
 }  // namespace
 
 CLI::App* add_step_command(CLI::App& app, StepArgs& a, int& exit_code) {
-    auto* cmd = app.add_subcommand(
-        "step",
-        "Step through backprop on a built-in walkthrough: every node's value on the way "
-        "forward, then, in the order backward visits them, the gradient each node receives, "
-        "its local rule and what each input gets. Interactive by default (n next, p previous, "
-        "print NAME, q quit, h help).");
+    auto* cmd = add_command(app, "step", kDescription, exit_code,
+                            [&a] { run_step(a, std::cin, std::cout); });
     cmd->add_option("example", a.example, "quadratic | line_fit | neuron | mlp");
     cmd->add_flag("--all", a.all, "print the whole trace at once, without interaction");
     cmd->add_flag("--list", a.list, "list the walkthroughs");
@@ -37,10 +41,6 @@ CLI::App* add_step_command(CLI::App& app, StepArgs& a, int& exit_code) {
                     "it when Graphviz's dot is installed");
     cmd->add_flag("--gradcheck", a.gradcheck,
                   "compare the gradients with central differences, worst elements first");
-    cmd->callback([&a, &exit_code] {
-        run_step(a, std::cin, std::cout);
-        exit_code = 0;
-    });
     return cmd;
 }
 

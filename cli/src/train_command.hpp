@@ -13,19 +13,19 @@ class App;
 namespace tapegrad::cli {
 
 struct TrainArgs {
-    std::string data, target;
+    std::string data{}, target{};
     std::string task = "auto";  // auto | classify | regress
     std::string model = "linear";
     std::string activation = "relu";
     std::string optim = "adam";
-    std::optional<double> lr;
+    std::optional<double> lr{};  // the optimizer's default when not given
     std::size_t batch_size = 32;
     int epochs = 200;
     double val_split = 0.2;
     bool standardize = true;
     int early_stopping = 20;  // patience in epochs; 0 turns it off
     std::uint64_t seed = 0;
-    std::string save, history, plot;
+    std::string save{}, history{}, plot{};  // empty: not written
     bool find_lr = false;
 };
 

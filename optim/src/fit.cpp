@@ -143,6 +143,169 @@ int key_rank(const std::string& k) {
     return std::find(kMetrics.begin(), kMetrics.end(), k) != kMetrics.end() ? 1 : 5;
 }
 
+// ---- fit's parts -----------------------------------------------------------------------
+
+// Everything fit refuses, checked before any callback runs (FitOptions' comments).
+void check_fit_arguments(const Optimizer& optimizer, const data::DataLoader& train,
+                         const FitOptions& options) {
+    check_metrics(options.metrics, "fit");
+    if (options.initial_epoch < 0 || options.epochs < options.initial_epoch) {
+        throw ValueError("fit: need 0 <= initial_epoch <= epochs, got initial_epoch " +
+                         std::to_string(options.initial_epoch) + " and epochs " +
+                         std::to_string(options.epochs));
+    }
+    if (train.num_batches() == 0) {
+        throw ValueError("fit: the training loader has no batches (" +
+                         std::to_string(train.size()) + " rows, batch_size " +
+                         std::to_string(train.options().batch_size) +
+                         (train.options().drop_last ? ", drop_last)" : ")"));
+    }
+    if (options.validation) {
+        if (options.validation->size() == 0)
+            throw ValueError("fit: the validation set has no rows (pass nullptr for none)");
+        if (options.validation_batch_size == 0)
+            throw ValueError("fit: validation_batch_size must be at least 1, got 0");
+    }
+    check_finite(train.dataset(), "training");
+    if (options.validation) check_finite(*options.validation, "validation");
+    if (options.scheduler && &options.scheduler->optimizer() != &optimizer)
+        throw ValueError("fit: the scheduler drives another optimizer than the one given");
+    for (std::size_t i = 0; i < options.callbacks.size(); ++i)
+        if (!options.callbacks[i])
+            throw ValueError("fit: callback " + std::to_string(i) + " is a null pointer");
+}
+
+// The state at the start of a run, which may resume at initial_epoch (the loader too).
+TrainState start_state(nn::Module& model, Optimizer& optimizer, data::DataLoader& train,
+                       const FitOptions& options) {
+    TrainState state{.model = model, .optimizer = optimizer, .loader = train};
+    state.epochs = options.epochs;
+    state.epoch = options.initial_epoch;
+    state.initial_epoch = options.initial_epoch;
+    state.scheduler = options.scheduler;
+    state.plateau = options.plateau;
+    // Every completed epoch ran num_batches steps (a checkpoint holds only complete epochs).
+    state.global_step = static_cast<std::int64_t>(options.initial_epoch) *
+                        static_cast<std::int64_t>(train.num_batches());
+    if (options.initial_epoch > 0)
+        train.set_epoch(static_cast<std::uint64_t>(options.initial_epoch));
+    return state;
+}
+
+// The loss of one batch and, for the training metrics, the outputs it was measured on.
+struct BatchResult {
+    double loss = 0.0;
+    Tensor output;  // detached; undefined unless asked for
+};
+
+// One optimizer step on the batch (x, y). Every optimizer gets a closure, as torch.optim's
+// step(closure) allows: the default step(closure) calls it once and then step(), which is
+// the usual record-backward-update of a first-order method, while L-BFGS and Newton call it
+// as often as they need. So no optimizer has to say which kind it is, and both kinds see the
+// same callbacks.
+BatchResult step_on_batch(nn::Module& model, Optimizer& optimizer, const LossFn& loss,
+                          const Tensor& x, const Tensor& y, bool keep_output) {
+    BatchResult first, last;
+    int evaluations = 0;
+    const auto closure = [&] {
+        BatchResult r;
+        {
+            Tape tape;
+            const Tensor out = model(x);
+            const Tensor l = loss(out, y);
+            optimizer.zero_grad();
+            tape.backward(l);
+            r.loss = l.item();
+            if (keep_output) r.output = out.detach();
+        }
+        (evaluations++ == 0 ? first : last) = r;
+        return r.loss;
+    };
+    const double value = optimizer.step(closure);
+    // The batch's loss is the one step() returns, measured on the weights it started from;
+    // the metrics take the outputs of that same evaluation: L-BFGS's first, Newton's last (it
+    // evaluates the Hessian first), the first when the values cannot tell.
+    const bool use_last = evaluations > 1 && !(first.loss == value) && last.loss == value;
+    return {value, use_last ? last.output : first.output};
+}
+
+// The batches of one epoch, each between on_batch_begin and on_batch_end, until the loader is
+// done or a callback stops training. Returns the epoch's training logs: "loss", the metrics
+// and "lr".
+Logs train_epoch(TrainState& state, const LossFn& loss, const FitOptions& options) {
+    Accumulator acc;
+    acc.keep = !options.metrics.empty();
+    double epoch_lr = state.optimizer.lr();
+    const std::size_t num_batches = state.loader.num_batches();
+    std::size_t b = 0;
+    for (auto it = state.loader.begin(); it != state.loader.end(); ++it, ++b) {
+        state.batch = b;
+        for (auto* cb : options.callbacks) cb->on_batch_begin(state);
+        auto [x, y] = *it;
+        state.model.train();
+        if (b == 0) epoch_lr = state.optimizer.lr();  // after on_batch_begin may set it
+        const BatchResult r = step_on_batch(state.model, state.optimizer, loss, x, y, acc.keep);
+        ++state.global_step;
+        if (options.scheduler && options.schedule_every == ScheduleEvery::batch)
+            options.scheduler->step();
+        acc.add(r.loss, rows_of(x), r.output, y);
+        state.batch_loss = r.loss;
+        for (auto* cb : options.callbacks) cb->on_batch_end(state);
+        if (state.stop_training) {
+            state.partial_epoch = b + 1 < num_batches;
+            break;
+        }
+    }
+    Logs logs;
+    acc.into(logs, "", options.metrics, options.threshold);
+    logs["lr"] = epoch_lr;
+    return logs;
+}
+
+// After an epoch's batches: the validation logs, the schedules, then on_epoch_end.
+void end_epoch(TrainState& state, Logs& logs, const LossFn& loss, const FitOptions& options) {
+    if (options.validation) {
+        evaluate_into(logs, "val_", state.model, loss, *options.validation, options.metrics,
+                      options.threshold, options.validation_batch_size);
+    }
+    if (options.scheduler && options.schedule_every == ScheduleEvery::epoch)
+        options.scheduler->step();
+    if (options.plateau)
+        options.plateau->step(logs.count("val_loss") ? logs["val_loss"] : logs["loss"]);
+    for (auto* cb : options.callbacks) cb->on_epoch_end(state, logs);
+}
+
+void run_epochs(TrainState& state, const LossFn& loss, const FitOptions& options,
+                FitResult& result) {
+    for (int epoch = options.initial_epoch; epoch < options.epochs && !state.stop_training;
+         ++epoch) {
+        state.epoch = epoch;
+        state.batch = 0;
+        state.partial_epoch = false;
+        for (auto* cb : options.callbacks) cb->on_epoch_begin(state);
+        Logs logs = train_epoch(state, loss, options);
+        end_epoch(state, logs, loss, options);
+        result.epochs.push_back(logs);
+        if (options.verbose) {
+            std::cout << "Epoch " << epoch + 1 << "/" << options.epochs << " - "
+                      << format_logs(logs) << "\n";
+        }
+    }
+}
+
+// An exception is leaving fit: on_train_end still runs (EarlyStopping puts the weights back,
+// History writes its files), and the original error is the one reported.
+void end_after_failure(TrainState& state, const std::vector<Callback*>& callbacks) {
+    state.failed = true;
+    state.stop_training = true;
+    for (auto* cb : callbacks) {
+        try {
+            cb->on_train_end(state);
+        } catch (...) {  // the original error is the one to report
+        }
+    }
+}
+
 }  // namespace
 
 std::string format_logs(const Logs& logs) {
@@ -171,121 +334,18 @@ Logs evaluate(nn::Module& model, const LossFn& loss, const data::Dataset& data,
 
 FitResult fit(nn::Module& model, Optimizer& optimizer, const LossFn& loss, data::DataLoader& train,
               const FitOptions& options) {
-    check_metrics(options.metrics, "fit");
-    if (options.initial_epoch < 0 || options.epochs < options.initial_epoch) {
-        throw ValueError("fit: need 0 <= initial_epoch <= epochs, got initial_epoch " +
-                         std::to_string(options.initial_epoch) + " and epochs " +
-                         std::to_string(options.epochs));
-    }
-    if (train.num_batches() == 0) {
-        throw ValueError("fit: the training loader has no batches (" +
-                         std::to_string(train.size()) + " rows, batch_size " +
-                         std::to_string(train.options().batch_size) +
-                         (train.options().drop_last ? ", drop_last)" : ")"));
-    }
-    if (options.validation) {
-        if (options.validation->size() == 0)
-            throw ValueError("fit: the validation set has no rows (pass nullptr for none)");
-        if (options.validation_batch_size == 0)
-            throw ValueError("fit: validation_batch_size must be at least 1, got 0");
-    }
-    check_finite(train.dataset(), "training");
-    if (options.validation) check_finite(*options.validation, "validation");
-    if (options.scheduler && &options.scheduler->optimizer() != &optimizer)
-        throw ValueError("fit: the scheduler drives another optimizer than the one given");
-    for (std::size_t i = 0; i < options.callbacks.size(); ++i)
-        if (!options.callbacks[i])
-            throw ValueError("fit: callback " + std::to_string(i) + " is a null pointer");
-
-    TrainState state{.model = model, .optimizer = optimizer, .loader = train};
-    state.epochs = options.epochs;
-    state.epoch = options.initial_epoch;
-    state.initial_epoch = options.initial_epoch;
-    state.scheduler = options.scheduler;
-    state.plateau = options.plateau;
-    // Every completed epoch ran num_batches steps (a checkpoint holds only complete epochs).
-    state.global_step = static_cast<std::int64_t>(options.initial_epoch) *
-                        static_cast<std::int64_t>(train.num_batches());
-    if (options.initial_epoch > 0)
-        train.set_epoch(static_cast<std::uint64_t>(options.initial_epoch));
-
-    const auto& callbacks = options.callbacks;
+    check_fit_arguments(optimizer, train, options);
+    TrainState state = start_state(model, optimizer, train, options);
     ModeGuard mode{model};
     FitResult result;
     try {
-        for (auto* cb : callbacks) cb->on_train_begin(state);
-        for (int epoch = options.initial_epoch; epoch < options.epochs && !state.stop_training;
-             ++epoch) {
-            state.epoch = epoch;
-            state.batch = 0;
-            state.partial_epoch = false;
-            for (auto* cb : callbacks) cb->on_epoch_begin(state);
-
-            Accumulator acc;
-            acc.keep = !options.metrics.empty();
-            double epoch_lr = optimizer.lr();
-            const std::size_t num_batches = train.num_batches();
-            std::size_t b = 0;
-            for (auto it = train.begin(); it != train.end(); ++it, ++b) {
-                state.batch = b;
-                for (auto* cb : callbacks) cb->on_batch_begin(state);
-                auto [x, y] = *it;
-                model.train();
-                double loss_value;
-                Tensor kept_output;
-                {
-                    Tape tape;
-                    const Tensor out = model(x);
-                    const Tensor l = loss(out, y);
-                    optimizer.zero_grad();
-                    tape.backward(l);
-                    loss_value = l.item();
-                    if (acc.keep) kept_output = out.detach();
-                }
-                if (b == 0) epoch_lr = optimizer.lr();  // after on_batch_begin may set it
-                optimizer.step();
-                ++state.global_step;
-                if (options.scheduler && options.schedule_every == ScheduleEvery::batch)
-                    options.scheduler->step();
-                acc.add(loss_value, rows_of(x), kept_output, y);
-                state.batch_loss = loss_value;
-                for (auto* cb : callbacks) cb->on_batch_end(state);
-                if (state.stop_training) {
-                    state.partial_epoch = b + 1 < num_batches;
-                    break;
-                }
-            }
-
-            Logs logs;
-            acc.into(logs, "", options.metrics, options.threshold);
-            logs["lr"] = epoch_lr;
-            if (options.validation) {
-                evaluate_into(logs, "val_", model, loss, *options.validation, options.metrics,
-                              options.threshold, options.validation_batch_size);
-            }
-            if (options.scheduler && options.schedule_every == ScheduleEvery::epoch)
-                options.scheduler->step();
-            if (options.plateau)
-                options.plateau->step(logs.count("val_loss") ? logs["val_loss"] : logs["loss"]);
-            for (auto* cb : callbacks) cb->on_epoch_end(state, logs);
-            result.epochs.push_back(logs);
-            if (options.verbose) {
-                std::cout << "Epoch " << epoch + 1 << "/" << options.epochs << " - "
-                          << format_logs(logs) << "\n";
-            }
-        }
+        for (auto* cb : options.callbacks) cb->on_train_begin(state);
+        run_epochs(state, loss, options, result);
     } catch (...) {
-        state.failed = true;
-        state.stop_training = true;
-        for (auto* cb : callbacks) {
-            try {
-                cb->on_train_end(state);
-            } catch (...) {  // the original error is the one to report
-            }
-        }
+        end_after_failure(state, options.callbacks);
         throw;
     }
-    for (auto* cb : callbacks) cb->on_train_end(state);
+    for (auto* cb : options.callbacks) cb->on_train_end(state);
     result.stop_reason = state.stop_reason;
     if (options.verbose && !state.stop_reason.empty()) std::cout << state.stop_reason << "\n";
     return result;

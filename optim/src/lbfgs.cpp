@@ -50,6 +50,45 @@ Tensor rows_tensor(const Seq& rows, std::size_t n) {
     return Tensor(std::move(a));
 }
 
+// The values of a saved state, checked, with errors that name the key.
+struct SavedState {
+    const StateDict& sd;
+
+    const Tensor& get(const std::string& key) const {
+        auto it = sd.find(key);
+        if (it == sd.end()) {
+            throw ValueError("LBFGS.load_state_dict: missing key '" + key + "'");
+        }
+        return it->second;
+    }
+    double scalar(const std::string& key) const {
+        const Tensor& v = get(key);
+        if (v.numel() != 1) {
+            throw ValueError("LBFGS.load_state_dict: '" + key + "' should hold one value, has " +
+                             shape_str(v.shape()));
+        }
+        return v.item();
+    }
+    int count(const std::string& key, double lowest) const {
+        const double v = scalar(key);
+        if (!(v >= lowest) || v != std::floor(v) || v > 1e9) {
+            throw ValueError("LBFGS.load_state_dict: '" + key + "' should be a whole number >= " +
+                             std::to_string(static_cast<int>(lowest)) + ", got " +
+                             std::to_string(v));
+        }
+        return static_cast<int>(v);
+    }
+    xt::xarray<double> array(const std::string& key, const Shape& shape) const {
+        const Tensor& v = get(key);
+        if (v.shape() != shape) {
+            throw ValueError("LBFGS.load_state_dict: '" + key + "' has shape " +
+                             shape_str(v.shape()) + " but these parameters need " +
+                             shape_str(shape));
+        }
+        return v.to_array<double>();
+    }
+};
+
 }  // namespace
 
 LBFGS::LBFGS(std::vector<Tensor> params, LBFGSOptions options)
@@ -71,141 +110,142 @@ void LBFGS::step() {
 
 double LBFGS::step(const std::function<double()>& closure) {
     if (!closure) step();  // throws: a closure is required
-    const double lr = param_groups()[0].lr;
-    const int max_iter = options_.max_iter;
-    const double tolerance_grad = options_.tolerance_grad;
-    const double tolerance_change = options_.tolerance_change;
-    const auto history_size = static_cast<std::size_t>(options_.history_size);
-    State& st = state_;
-    std::vector<Tensor>& params = param_groups()[0].params;
-
     // Evaluate the initial f(x) and df/dx.
     const double orig_loss = closure();
-    double loss = orig_loss;
-    int current_evals = 1;
-    st.func_evals += 1;
-
-    Vec flat_grad = detail::flat_grads(params);
-    bool opt_cond = abs_max(flat_grad) <= tolerance_grad;
-    if (opt_cond) return orig_loss;
-
-    Vec& d = st.d;
-    double& t = st.t;
-    int n_iter = 0;
-    while (n_iter < max_iter) {
-        ++n_iter;
-        ++st.n_iter;
-
-        // ---- the descent direction ----
-        if (st.n_iter == 1) {
-            d.assign(flat_grad.size(), 0.0);
-            for (std::size_t k = 0; k < d.size(); ++k) d[k] = -flat_grad[k];
-            st.old_dirs.clear();
-            st.old_stps.clear();
-            st.ro.clear();
-            st.H_diag = 1;
-        } else {
-            // Update the memory with y = g - g_prev, s = t d, when the curvature y.s is
-            // positive enough to keep the inverse-Hessian estimate positive definite.
-            Vec y(flat_grad.size()), s(flat_grad.size());
-            for (std::size_t k = 0; k < y.size(); ++k) {
-                y[k] = flat_grad[k] - st.prev_flat_grad[k];
-                s[k] = d[k] * t;
-            }
-            const double ys = dot(y, s);
-            if (ys > 1e-10) {
-                if (st.old_dirs.size() == history_size) {
-                    st.old_dirs.pop_front();
-                    st.old_stps.pop_front();
-                    st.ro.pop_front();
-                }
-                st.old_dirs.push_back(y);
-                st.old_stps.push_back(s);
-                st.ro.push_back(1. / ys);
-                st.H_diag = ys / dot(y, y);  // scale of the initial inverse Hessian
-            }
-
-            // Two-loop recursion: d = -H g with H the L-BFGS inverse-Hessian estimate.
-            const std::size_t num_old = st.old_dirs.size();
-            std::vector<double> al(num_old);
-            Vec q(flat_grad.size());
-            for (std::size_t k = 0; k < q.size(); ++k) q[k] = -flat_grad[k];
-            for (std::size_t i = num_old; i-- > 0;) {
-                al[i] = dot(st.old_stps[i], q) * st.ro[i];
-                const Vec& yi = st.old_dirs[i];
-                for (std::size_t k = 0; k < q.size(); ++k) q[k] += -al[i] * yi[k];
-            }
-            for (std::size_t k = 0; k < q.size(); ++k) q[k] = q[k] * st.H_diag;
-            d = std::move(q);
-            for (std::size_t i = 0; i < num_old; ++i) {
-                const double be_i = dot(st.old_dirs[i], d) * st.ro[i];
-                const Vec& si = st.old_stps[i];
-                for (std::size_t k = 0; k < d.size(); ++k) d[k] += (al[i] - be_i) * si[k];
-            }
-        }
-        st.prev_flat_grad = flat_grad;
-        st.prev_loss = loss;
-        st.has_direction = true;
-
-        // ---- the step length ----
-        if (st.n_iter == 1) {
-            double abs_sum = 0.0;
-            for (double g : flat_grad) abs_sum += std::abs(g);
-            t = py_min(1., 1. / abs_sum) * lr;
-        } else {
-            t = lr;
-        }
-
-        const double gtd = dot(flat_grad, d);  // directional derivative
-        if (gtd > -tolerance_change) break;
-
-        int ls_func_evals = 0;
-        if (options_.line_search == LineSearch::strong_wolfe) {
-            const Vec x_init = detail::flat_values(params);
-            // Loss and gradient at x_init + s d, leaving the parameters at x_init.
-            auto obj = [&](double step_len) {
-                detail::add_flat(params, step_len, d);
-                const double l = closure();
-                Vec g = detail::flat_grads(params);
-                detail::set_flat(params, x_init);
-                return std::pair{l, std::move(g)};
-            };
-            // PyTorch passes its default tolerance_change (1e-9) here, not the option's.
-            auto r = detail::strong_wolfe(obj, t, d, loss, flat_grad, gtd);
-            loss = r.f;
-            flat_grad = std::move(r.g);
-            t = r.t;
-            ls_func_evals = r.evals;
-            detail::add_flat(params, t, d);
-            opt_cond = abs_max(flat_grad) <= tolerance_grad;
-        } else {
-            // A fixed step; the loss is not re-evaluated after the last iteration (in a
-            // stochastic setting that evaluation would be of no use).
-            detail::add_flat(params, t, d);
-            if (n_iter != max_iter) {
-                loss = closure();
-                flat_grad = detail::flat_grads(params);
-                opt_cond = abs_max(flat_grad) <= tolerance_grad;
-                ls_func_evals = 1;
-            }
-        }
-        current_evals += ls_func_evals;
-        st.func_evals += ls_func_evals;
-
-        // ---- stopping conditions ----
-        if (n_iter == max_iter) break;
-        if (current_evals >= max_eval_) break;
-        if (opt_cond) break;
-        double step_max = 0.0;  // max |t d_k|, NaN propagating
-        for (double dk : d) {
-            const double a = std::abs(dk * t);
-            if (std::isnan(a) || a > step_max) step_max = a;
-            if (std::isnan(a)) break;
-        }
-        if (step_max <= tolerance_change) break;
-        if (std::abs(loss - st.prev_loss) < tolerance_change) break;
+    state_.func_evals += 1;
+    Iterate it{orig_loss, detail::flat_grads(param_groups()[0].params), 1};
+    if (abs_max(it.flat_grad) <= options_.tolerance_grad) return orig_loss;
+    for (int n_iter = 1; n_iter <= options_.max_iter; ++n_iter) {
+        if (!iterate(closure, it, n_iter)) break;
     }
     return orig_loss;
+}
+
+bool LBFGS::iterate(const std::function<double()>& closure, Iterate& it, int n_iter) {
+    State& st = state_;
+    ++st.n_iter;
+    set_direction(it.flat_grad);
+    st.prev_flat_grad = it.flat_grad;
+    st.prev_loss = it.loss;
+    st.has_direction = true;
+    st.t = step_length(it.flat_grad);
+    const double gtd = dot(it.flat_grad, st.d);  // directional derivative
+    if (gtd > -options_.tolerance_change) return false;
+    const int evals = move(closure, it, gtd, n_iter == options_.max_iter);
+    it.evals += evals;
+    st.func_evals += evals;
+    return !finished(it, n_iter);
+}
+
+void LBFGS::set_direction(const Vec& flat_grad) {
+    State& st = state_;
+    if (st.n_iter == 1) {
+        st.d.assign(flat_grad.size(), 0.0);
+        for (std::size_t k = 0; k < st.d.size(); ++k) st.d[k] = -flat_grad[k];
+        st.old_dirs.clear();
+        st.old_stps.clear();
+        st.ro.clear();
+        st.H_diag = 1;
+        return;
+    }
+    remember_curvature(flat_grad);
+    st.d = two_loop(flat_grad);
+}
+
+void LBFGS::remember_curvature(const Vec& flat_grad) {
+    // y = g - g_prev, s = t d, kept when the curvature y.s is positive enough to keep the
+    // inverse-Hessian estimate positive definite.
+    State& st = state_;
+    Vec y(flat_grad.size()), s(flat_grad.size());
+    for (std::size_t k = 0; k < y.size(); ++k) {
+        y[k] = flat_grad[k] - st.prev_flat_grad[k];
+        s[k] = st.d[k] * st.t;
+    }
+    const double ys = dot(y, s);
+    if (ys <= 1e-10) return;
+    if (st.old_dirs.size() == static_cast<std::size_t>(options_.history_size)) {
+        st.old_dirs.pop_front();
+        st.old_stps.pop_front();
+        st.ro.pop_front();
+    }
+    st.old_dirs.push_back(y);
+    st.old_stps.push_back(s);
+    st.ro.push_back(1. / ys);
+    st.H_diag = ys / dot(y, y);  // scale of the initial inverse Hessian
+}
+
+LBFGS::Vec LBFGS::two_loop(const Vec& flat_grad) const {
+    const State& st = state_;
+    const std::size_t num_old = st.old_dirs.size();
+    std::vector<double> al(num_old);
+    Vec q(flat_grad.size());
+    for (std::size_t k = 0; k < q.size(); ++k) q[k] = -flat_grad[k];
+    for (std::size_t i = num_old; i-- > 0;) {
+        al[i] = dot(st.old_stps[i], q) * st.ro[i];
+        const Vec& yi = st.old_dirs[i];
+        for (std::size_t k = 0; k < q.size(); ++k) q[k] += -al[i] * yi[k];
+    }
+    for (std::size_t k = 0; k < q.size(); ++k) q[k] = q[k] * st.H_diag;
+    Vec d = std::move(q);
+    for (std::size_t i = 0; i < num_old; ++i) {
+        const double be_i = dot(st.old_dirs[i], d) * st.ro[i];
+        const Vec& si = st.old_stps[i];
+        for (std::size_t k = 0; k < d.size(); ++k) d[k] += (al[i] - be_i) * si[k];
+    }
+    return d;
+}
+
+double LBFGS::step_length(const Vec& flat_grad) const {
+    const double lr = param_groups()[0].lr;
+    if (state_.n_iter != 1) return lr;
+    double abs_sum = 0.0;
+    for (double g : flat_grad) abs_sum += std::abs(g);
+    return py_min(1., 1. / abs_sum) * lr;
+}
+
+int LBFGS::move(const std::function<double()>& closure, Iterate& it, double gtd,
+                bool last_iteration) {
+    std::vector<Tensor>& params = param_groups()[0].params;
+    State& st = state_;
+    if (options_.line_search == LineSearch::strong_wolfe) {
+        const Vec x_init = detail::flat_values(params);
+        // Loss and gradient at x_init + s d, leaving the parameters at x_init.
+        auto obj = [&](double step_len) {
+            detail::add_flat(params, step_len, st.d);
+            const double l = closure();
+            Vec g = detail::flat_grads(params);
+            detail::set_flat(params, x_init);
+            return std::pair{l, std::move(g)};
+        };
+        // PyTorch passes its default tolerance_change (1e-9) here, not the option's.
+        auto r = detail::strong_wolfe(obj, st.t, st.d, it.loss, it.flat_grad, gtd);
+        it.loss = r.f;
+        it.flat_grad = std::move(r.g);
+        st.t = r.t;
+        detail::add_flat(params, st.t, st.d);
+        return r.evals;
+    }
+    // A fixed step; the loss is not re-evaluated after the last iteration (in a stochastic
+    // setting that evaluation would be of no use).
+    detail::add_flat(params, st.t, st.d);
+    if (last_iteration) return 0;
+    it.loss = closure();
+    it.flat_grad = detail::flat_grads(params);
+    return 1;
+}
+
+bool LBFGS::finished(const Iterate& it, int n_iter) const {
+    if (n_iter == options_.max_iter) return true;
+    if (it.evals >= max_eval_) return true;
+    if (abs_max(it.flat_grad) <= options_.tolerance_grad) return true;
+    double step_max = 0.0;  // max |t d_k|, NaN propagating
+    for (double dk : state_.d) {
+        const double a = std::abs(dk * state_.t);
+        if (std::isnan(a) || a > step_max) step_max = a;
+        if (std::isnan(a)) break;
+    }
+    if (step_max <= options_.tolerance_change) return true;
+    return std::abs(it.loss - state_.prev_loss) < options_.tolerance_change;
 }
 
 StateDict LBFGS::state_dict() const {
@@ -238,92 +278,68 @@ StateDict LBFGS::state_dict() const {
 
 void LBFGS::load_state_dict(const StateDict& sd) {
     // Read and check everything first, so that a bad state changes nothing.
-    auto get = [&](const std::string& key) -> const Tensor& {
-        auto it = sd.find(key);
-        if (it == sd.end()) {
-            throw ValueError("LBFGS.load_state_dict: missing key '" + key + "'");
-        }
-        return it->second;
-    };
-    auto get_scalar = [&](const std::string& key) {
-        const Tensor& v = get(key);
-        if (v.numel() != 1) {
-            throw ValueError("LBFGS.load_state_dict: '" + key + "' should hold one value, has " +
-                             shape_str(v.shape()));
-        }
-        return v.item();
-    };
-    auto get_count = [&](const std::string& key, double lowest) {
-        const double v = get_scalar(key);
-        if (!(v >= lowest) || v != std::floor(v) || v > 1e9) {
-            throw ValueError("LBFGS.load_state_dict: '" + key + "' should be a whole number >= " +
-                             std::to_string(static_cast<int>(lowest)) + ", got " +
-                             std::to_string(v));
-        }
-        return static_cast<int>(v);
-    };
-    auto get_array = [&](const std::string& key, const Shape& shape) {
-        const Tensor& v = get(key);
-        if (v.shape() != shape) {
-            throw ValueError("LBFGS.load_state_dict: '" + key + "' has shape " +
-                             shape_str(v.shape()) + " but these parameters need " +
-                             shape_str(shape));
-        }
-        return v.to_array<double>();
-    };
-
-    const std::string g = "param_groups.0.";
-    LBFGSOptions o = options_;
-    o.max_iter = get_count(g + "max_iter", 1);
-    o.max_eval = get_count(g + "max_eval", 1);
-    o.tolerance_grad = get_scalar(g + "tolerance_grad");
-    o.tolerance_change = get_scalar(g + "tolerance_change");
-    o.history_size = get_count(g + "history_size", 1);
-    o.line_search =
-        get_scalar(g + "line_search") != 0 ? LineSearch::strong_wolfe : LineSearch::none;
-
-    State s;
-    s.func_evals = get_count("lbfgs.func_evals", 0);
-    s.n_iter = get_count("lbfgs.n_iter", 0);
-    s.has_direction = sd.count("lbfgs.d") != 0;
-    if (s.n_iter > 0 && !s.has_direction) {
-        throw ValueError("LBFGS.load_state_dict: missing key 'lbfgs.d' (n_iter is " +
-                         std::to_string(s.n_iter) + ")");
-    }
-    if (s.has_direction) {
-        const Shape vec_shape{numel_};
-        const auto d = get_array("lbfgs.d", vec_shape);
-        const auto pg = get_array("lbfgs.prev_flat_grad", vec_shape);
-        s.d.assign(d.begin(), d.end());
-        s.prev_flat_grad.assign(pg.begin(), pg.end());
-        s.t = get_scalar("lbfgs.t");
-        s.H_diag = get_scalar("lbfgs.H_diag");
-        s.prev_loss = get_scalar("lbfgs.prev_loss");
-        const auto num_old = static_cast<std::size_t>(get_count("lbfgs.num_old", 0));
-        if (num_old > static_cast<std::size_t>(o.history_size)) {
-            throw ValueError("LBFGS.load_state_dict: 'lbfgs.num_old' is " +
-                             std::to_string(num_old) + ", more than history_size " +
-                             std::to_string(o.history_size));
-        }
-        if (num_old > 0) {
-            const auto dirs = get_array("lbfgs.old_dirs", Shape{num_old, numel_});
-            const auto stps = get_array("lbfgs.old_stps", Shape{num_old, numel_});
-            const auto ro = get_array("lbfgs.ro", Shape{num_old});
-            for (std::size_t i = 0; i < num_old; ++i) {
-                const auto row = static_cast<std::ptrdiff_t>(i * numel_);
-                const auto n = static_cast<std::ptrdiff_t>(numel_);
-                s.old_dirs.emplace_back(dirs.begin() + row, dirs.begin() + row + n);
-                s.old_stps.emplace_back(stps.begin() + row, stps.begin() + row + n);
-                s.ro.push_back(ro(i));
-            }
-        }
-    }
-
+    const LBFGSOptions o = read_options(sd);
+    State s = read_state(sd, o.history_size);
     Optimizer::load_state_dict(sd);  // lr; throws before changing anything
     options_ = o;
     options_.lr = param_groups()[0].lr;
     max_eval_ = *o.max_eval;
     state_ = std::move(s);
+}
+
+LBFGSOptions LBFGS::read_options(const StateDict& sd) const {
+    const SavedState in{sd};
+    const std::string g = "param_groups.0.";
+    LBFGSOptions o = options_;
+    o.max_iter = in.count(g + "max_iter", 1);
+    o.max_eval = in.count(g + "max_eval", 1);
+    o.tolerance_grad = in.scalar(g + "tolerance_grad");
+    o.tolerance_change = in.scalar(g + "tolerance_change");
+    o.history_size = in.count(g + "history_size", 1);
+    o.line_search = in.scalar(g + "line_search") != 0 ? LineSearch::strong_wolfe : LineSearch::none;
+    return o;
+}
+
+LBFGS::State LBFGS::read_state(const StateDict& sd, int history_size) const {
+    const SavedState in{sd};
+    State s;
+    s.func_evals = in.count("lbfgs.func_evals", 0);
+    s.n_iter = in.count("lbfgs.n_iter", 0);
+    s.has_direction = sd.count("lbfgs.d") != 0;
+    if (s.n_iter > 0 && !s.has_direction) {
+        throw ValueError("LBFGS.load_state_dict: missing key 'lbfgs.d' (n_iter is " +
+                         std::to_string(s.n_iter) + ")");
+    }
+    if (!s.has_direction) return s;
+    const Shape vec_shape{numel_};
+    const auto d = in.array("lbfgs.d", vec_shape);
+    const auto pg = in.array("lbfgs.prev_flat_grad", vec_shape);
+    s.d.assign(d.begin(), d.end());
+    s.prev_flat_grad.assign(pg.begin(), pg.end());
+    s.t = in.scalar("lbfgs.t");
+    s.H_diag = in.scalar("lbfgs.H_diag");
+    s.prev_loss = in.scalar("lbfgs.prev_loss");
+    const auto num_old = static_cast<std::size_t>(in.count("lbfgs.num_old", 0));
+    if (num_old > static_cast<std::size_t>(history_size)) {
+        throw ValueError("LBFGS.load_state_dict: 'lbfgs.num_old' is " + std::to_string(num_old) +
+                         ", more than history_size " + std::to_string(history_size));
+    }
+    if (num_old > 0) read_history(sd, num_old, s);
+    return s;
+}
+
+void LBFGS::read_history(const StateDict& sd, std::size_t num_old, State& s) const {
+    const SavedState in{sd};
+    const auto dirs = in.array("lbfgs.old_dirs", Shape{num_old, numel_});
+    const auto stps = in.array("lbfgs.old_stps", Shape{num_old, numel_});
+    const auto ro = in.array("lbfgs.ro", Shape{num_old});
+    for (std::size_t i = 0; i < num_old; ++i) {
+        const auto row = static_cast<std::ptrdiff_t>(i * numel_);
+        const auto n = static_cast<std::ptrdiff_t>(numel_);
+        s.old_dirs.emplace_back(dirs.begin() + row, dirs.begin() + row + n);
+        s.old_stps.emplace_back(stps.begin() + row, stps.begin() + row + n);
+        s.ro.push_back(ro(i));
+    }
 }
 
 }  // namespace tapegrad::optim

@@ -63,142 +63,135 @@ double cubic_interpolate(double x1, double f1, double g1, double x2, double f2, 
     return (xmin_bound + xmax_bound) / 2.;
 }
 
-LineSearchResult strong_wolfe(const std::function<std::pair<double, FlatVec>(double)>& obj,
-                              double t, const FlatVec& d, double f, const FlatVec& g, double gtd,
-                              double c1, double c2, double tolerance_change, int max_ls) {
-    const double d_norm = abs_max(d);
-    // Evaluate the objective and gradient at the initial step.
-    double f_new;
-    FlatVec g_new;
-    std::tie(f_new, g_new) = obj(t);
-    int ls_func_evals = 1;
-    double gtd_new = dot(g_new, d);
+namespace {
 
-    // Bracket an interval containing a point satisfying the Wolfe criteria: the sufficient
-    // decrease f(t) <= f + c1 t g.d and the curvature condition |g(t).d| <= -c2 g.d.
-    double t_prev = 0, f_prev = f, gtd_prev = gtd;
-    FlatVec g_prev = g;
+using Objective = std::function<std::pair<double, FlatVec>(double)>;
+
+// A trial step length with the loss, gradient and directional derivative there.
+struct Trial {
+    double t = 0, f = 0;
+    FlatVec g;
+    double gtd = 0;
+};
+
+// What every phase of the search reads: the objective, the direction, the loss and slope at
+// t = 0, the constants, and the evaluations made so far.
+struct Search {
+    const Objective& obj;
+    const FlatVec& d;
+    double f, gtd;  // at t = 0
+    double c1, c2, tolerance_change;
+    int max_ls;
+    int evals = 0;
+    int iter = 0;  // evaluations after the first
+
+    Trial evaluate(double t) {
+        Trial r{t, 0, {}, 0};
+        std::tie(r.f, r.g) = obj(t);
+        ++evals;
+        r.gtd = dot(r.g, d);
+        return r;
+    }
+    // Sufficient decrease (Armijo): f(t) <= f + c1 t g.d.
+    bool armijo(const Trial& r) const { return !(r.f > (f + c1 * r.t * gtd)); }
+    // The curvature condition: |g(t).d| <= -c2 g.d.
+    bool curvature(const Trial& r) const { return std::abs(r.gtd) <= -c2 * gtd; }
+};
+
+// Two trials around a point satisfying the strong Wolfe conditions, or one (done) that does.
+struct Bracket {
+    std::array<Trial, 2> ends;
+    std::size_t size = 2;
     bool done = false;
-    int ls_iter = 0;
-    std::array<double, 2> bracket{}, bracket_f{}, bracket_gtd{};
-    std::array<FlatVec, 2> bracket_g;
-    std::size_t bracket_size = 0;
-    auto set_pair = [&] {
-        bracket = {t_prev, t};
-        bracket_f = {f_prev, f_new};
-        bracket_g = {g_prev, g_new};
-        bracket_gtd = {gtd_prev, gtd_new};
-        bracket_size = 2;
-    };
-    while (ls_iter < max_ls) {
-        if (f_new > (f + c1 * t * gtd) || (ls_iter > 1 && f_new >= f_prev)) {
-            set_pair();
-            break;
+    std::size_t low = 0, high = 1;  // the ends with the lower and the higher loss
+
+    void order() {
+        if (ends[0].f <= ends[size - 1].f) {
+            low = 0, high = 1;
+        } else {
+            low = 1, high = 0;
         }
-        if (std::abs(gtd_new) <= -c2 * gtd) {
-            bracket[0] = t;
-            bracket_f[0] = f_new;
-            bracket_g[0] = g_new;
-            bracket_size = 1;
-            done = true;
-            break;
-        }
-        if (gtd_new >= 0) {
-            set_pair();
-            break;
-        }
+    }
+};
+
+// Longer steps, by cubic extrapolation, until a trial satisfies the conditions or the last
+// two trials bracket one.
+Bracket find_bracket(Search& s, const FlatVec& g, double t) {
+    Trial prev{0, s.f, g, s.gtd};
+    Trial cur = s.evaluate(t);
+    while (s.iter < s.max_ls) {
+        if (!s.armijo(cur) || (s.iter > 1 && cur.f >= prev.f)) return {{prev, cur}};
+        if (s.curvature(cur)) return {{cur, Trial{}}, 1, true};
+        if (cur.gtd >= 0) return {{prev, cur}};
         // Extrapolate: the cubic's minimiser, at least 1% beyond t and at most 10 t.
-        const double min_step = t + 0.01 * (t - t_prev);
-        const double max_step = t * 10;
-        const double tmp = t;
-        t = cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
-                              std::pair{min_step, max_step});
-        t_prev = tmp;
-        f_prev = f_new;
-        g_prev = g_new;
-        gtd_prev = gtd_new;
-        std::tie(f_new, g_new) = obj(t);
-        ++ls_func_evals;
-        gtd_new = dot(g_new, d);
-        ++ls_iter;
+        const double min_step = cur.t + 0.01 * (cur.t - prev.t);
+        const double max_step = cur.t * 10;
+        const double next = cubic_interpolate(prev.t, prev.f, prev.gtd, cur.t, cur.f, cur.gtd,
+                                              std::pair{min_step, max_step});
+        prev = std::move(cur);
+        cur = s.evaluate(next);
+        ++s.iter;
     }
-    // Out of evaluations: the bracket is [0, t] (PyTorch leaves bracket_gtd unset here; the
-    // zoom below cannot run since ls_iter == max_ls).
-    if (ls_iter == max_ls) {
-        bracket = {0, t};
-        bracket_f = {f, f_new};
-        bracket_g = {g, g_new};
-        bracket_size = 2;
-    }
+    // Out of evaluations: the bracket is [0, t] (PyTorch leaves its slopes unset here; the
+    // zoom cannot run since iter == max_ls).
+    return {{Trial{0, s.f, g, s.gtd}, cur}};
+}
 
-    // Zoom: shrink the bracket until a point satisfies the criteria.
+// A trial within 10% of the bracket's length from an end counts as insufficient progress;
+// twice in a row, or at or beyond an end, it moves to 10% inside that end.
+double away_from_ends(double t, const Bracket& b, bool& insuf_progress) {
+    const double bmax = py_max(b.ends[0].t, b.ends[1].t);
+    const double bmin = py_min(b.ends[0].t, b.ends[1].t);
+    const double eps = 0.1 * (bmax - bmin);
+    if (!(py_min(bmax - t, t - bmin) < eps)) {
+        insuf_progress = false;
+        return t;
+    }
+    if (!(insuf_progress || t >= bmax || t <= bmin)) {
+        insuf_progress = true;
+        return t;
+    }
+    insuf_progress = false;
+    return std::abs(t - bmax) < std::abs(t - bmin) ? bmax - eps : bmin + eps;
+}
+
+// Shrinks the bracket by cubic interpolation until a trial satisfies the conditions, the
+// bracket is too short to matter, or the evaluations run out.
+void zoom(Search& s, Bracket& b, double d_norm) {
     bool insuf_progress = false;
-    std::size_t low_pos = 0, high_pos = 1;
-    auto order = [&] {
-        if (bracket_f[0] <= bracket_f[bracket_size - 1]) {
-            low_pos = 0, high_pos = 1;
-        } else {
-            low_pos = 1, high_pos = 0;
+    b.order();
+    while (!b.done && s.iter < s.max_ls) {
+        if (std::abs(b.ends[1].t - b.ends[0].t) * d_norm < s.tolerance_change) break;
+        const Trial &e0 = b.ends[0], &e1 = b.ends[1];
+        double t = cubic_interpolate(e0.t, e0.f, e0.gtd, e1.t, e1.f, e1.gtd);
+        t = away_from_ends(t, b, insuf_progress);
+        Trial r = s.evaluate(t);
+        ++s.iter;
+        if (!s.armijo(r) || r.f >= b.ends[b.low].f) {
+            // Not a sufficient decrease, or not below the lowest end: the new high end.
+            b.ends[b.high] = std::move(r);
+            b.order();
+            continue;
         }
-    };
-    order();
-    while (!done && ls_iter < max_ls) {
-        if (std::abs(bracket[1] - bracket[0]) * d_norm < tolerance_change) break;
-
-        t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1],
-                              bracket_gtd[1]);
-
-        // A trial within 10% of the bracket's length from an end counts as insufficient
-        // progress; twice in a row, or at or beyond an end, it moves to 10% inside that end.
-        const double bmax = py_max(bracket[0], bracket[1]);
-        const double bmin = py_min(bracket[0], bracket[1]);
-        const double eps = 0.1 * (bmax - bmin);
-        if (py_min(bmax - t, t - bmin) < eps) {
-            if (insuf_progress || t >= bmax || t <= bmin) {
-                if (std::abs(t - bmax) < std::abs(t - bmin)) {
-                    t = bmax - eps;
-                } else {
-                    t = bmin + eps;
-                }
-                insuf_progress = false;
-            } else {
-                insuf_progress = true;
-            }
-        } else {
-            insuf_progress = false;
+        if (s.curvature(r)) {
+            b.done = true;  // Wolfe conditions satisfied
+        } else if (r.gtd * (b.ends[b.high].t - b.ends[b.low].t) >= 0) {
+            b.ends[b.high] = b.ends[b.low];  // the old low becomes the high end
         }
-
-        std::tie(f_new, g_new) = obj(t);
-        ++ls_func_evals;
-        gtd_new = dot(g_new, d);
-        ++ls_iter;
-
-        if (f_new > (f + c1 * t * gtd) || f_new >= bracket_f[low_pos]) {
-            // Armijo condition not satisfied or not lower than the lowest point.
-            bracket[high_pos] = t;
-            bracket_f[high_pos] = f_new;
-            bracket_g[high_pos] = g_new;
-            bracket_gtd[high_pos] = gtd_new;
-            order();
-        } else {
-            if (std::abs(gtd_new) <= -c2 * gtd) {
-                done = true;  // Wolfe conditions satisfied
-            } else if (gtd_new * (bracket[high_pos] - bracket[low_pos]) >= 0) {
-                // The old high becomes the new low.
-                bracket[high_pos] = bracket[low_pos];
-                bracket_f[high_pos] = bracket_f[low_pos];
-                bracket_g[high_pos] = bracket_g[low_pos];
-                bracket_gtd[high_pos] = bracket_gtd[low_pos];
-            }
-            // The new point becomes the new low.
-            bracket[low_pos] = t;
-            bracket_f[low_pos] = f_new;
-            bracket_g[low_pos] = g_new;
-            bracket_gtd[low_pos] = gtd_new;
-        }
+        b.ends[b.low] = std::move(r);  // the new point becomes the low end
     }
+}
 
-    return {bracket_f[low_pos], std::move(bracket_g[low_pos]), bracket[low_pos], ls_func_evals};
+}  // namespace
+
+LineSearchResult strong_wolfe(const Objective& obj, double t, const FlatVec& d, double f,
+                              const FlatVec& g, double gtd, double c1, double c2,
+                              double tolerance_change, int max_ls) {
+    Search s{obj, d, f, gtd, c1, c2, tolerance_change, max_ls};
+    Bracket b = find_bracket(s, g, t);
+    zoom(s, b, abs_max(d));
+    Trial& best = b.ends[b.low];
+    return {best.f, std::move(best.g), best.t, s.evals};
 }
 
 }  // namespace tapegrad::optim::detail

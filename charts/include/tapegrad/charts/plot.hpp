@@ -56,6 +56,7 @@ class LinePlot {
     void save(const std::filesystem::path& path, int width = 720, int height = 440) const;
 
   private:
+    class Drawing;  // svg()'s layout and layers (plot.cpp)
     struct Series {
         std::string name;
         std::vector<double> x, y;

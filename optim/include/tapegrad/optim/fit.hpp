@@ -15,8 +15,10 @@
 // One epoch of fit:
 //   on_epoch_begin
 //   for each batch (x, y) of the loader:
-//       on_batch_begin; model.train(); a Tape; out = model(x); l = loss(out, y);
-//       optimizer.zero_grad(); tape.backward(l); (the tape ends) optimizer.step();
+//       on_batch_begin; model.train();
+//       batch_loss = optimizer.step(closure), where closure() is: a Tape; out = model(x);
+//           l = loss(out, y); optimizer.zero_grad(); tape.backward(l); (the tape ends)
+//           return l.item()
 //       ++global_step; scheduler.step() when schedule_every is batch; on_batch_end;
 //       stop_training ends the epoch here (partial_epoch)
 //   logs: "loss" = the mean of the batch losses weighted by their rows; the training metrics
@@ -25,6 +27,17 @@
 //         "val_<metric>" from evaluate() on the validation set
 //   scheduler.step() when schedule_every is epoch; plateau->step(val_loss, else loss)
 //   on_epoch_end(state, logs); the logs go into the result; verbose prints them
+//
+// Every optimizer is driven through step(closure): a first-order one (SGD, Adam, ...) calls
+// the closure once and then updates, as Optimizer's default step(closure) does, so its
+// training is the usual record-backward-step; a closure optimizer (LBFGS, Newton) calls it as
+// often as it needs, and one batch is one of its steps. Give such an optimizer a loader whose
+// batch is the whole training set (batch_size >= rows; shuffle off, so that every step sums
+// the rows in the same order) for the full-batch method it is made for: an epoch is then one
+// L-BFGS or Newton step, with the same callbacks, logs and stop reasons as any other. The
+// batch's loss is the one step() returns (at the weights the step started from), and its
+// training metrics come from the outputs of that same evaluation.
+//
 // The training metrics keep the (detached) outputs and targets of the epoch's batches and
 // compute each metric once at the end on all of them, so they equal nn::metrics on those rows
 // exactly; that costs one copy of the outputs per epoch, and nothing when no metric is asked.

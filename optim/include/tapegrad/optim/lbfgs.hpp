@@ -22,6 +22,9 @@
 //   };
 //   for (int i = 0; i < 10; ++i) opt.step(closure);
 //
+// fit (fit.hpp) builds that closure itself: with a loader of one batch of all the rows, each
+// epoch is one step(), under the same callbacks as any optimizer.
+//
 // All arithmetic is in double whatever the parameters' dtype (float32 parameters are rounded
 // when written back). The state is global, not per parameter, as in PyTorch.
 #include <deque>
@@ -95,6 +98,31 @@ class LBFGS : public Optimizer {
         Vec prev_flat_grad;
         double prev_loss = 0.0;
     };
+
+    // Where an iteration is: the loss and gradient at the current parameters, and the loss
+    // evaluations of this step().
+    struct Iterate {
+        double loss;
+        Vec flat_grad;
+        int evals;
+    };
+    // step()'s parts, in torch's order. One iteration: a direction, a step length, a move
+    // along it; false when the iteration says to stop.
+    bool iterate(const std::function<double()>& closure, Iterate& it, int n_iter);
+    // d = -g on the first iteration of the run, else -H g from the remembered (s, y) pairs.
+    void set_direction(const Vec& flat_grad);
+    void remember_curvature(const Vec& flat_grad);
+    Vec two_loop(const Vec& flat_grad) const;
+    // The first trial step: lr, scaled by min(1, 1 / |g|_1) on the run's first iteration.
+    double step_length(const Vec& flat_grad) const;
+    // Moves the parameters along d (by the line search's step, or by t), updates it, and
+    // returns the loss evaluations that took.
+    int move(const std::function<double()>& closure, Iterate& it, double gtd, bool last_iteration);
+    bool finished(const Iterate& it, int n_iter) const;
+    // load_state_dict's parts: each reads and checks, changing nothing.
+    LBFGSOptions read_options(const StateDict& sd) const;
+    State read_state(const StateDict& sd, int history_size) const;
+    void read_history(const StateDict& sd, std::size_t num_old, State& s) const;
 
     LBFGSOptions options_;
     int max_eval_;

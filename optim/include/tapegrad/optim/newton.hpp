@@ -20,6 +20,8 @@
 //
 //   tg::optim::Newton opt(params, {.lr = 1});
 //   for (int i = 0; i < 10; ++i) opt.step(closure);  // closure as for LBFGS
+//
+// fit (fit.hpp) drives it as it drives LBFGS: one step() per batch, the closure its own.
 #include <cstddef>
 #include <functional>
 #include <string>
