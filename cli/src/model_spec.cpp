@@ -1,11 +1,9 @@
 #include "model_spec.hpp"
 
 #include <charconv>
-#include <cmath>
 
 #include <tapegrad/autodiff/error.hpp>
 #include <tapegrad/nn/activation.hpp>
-#include <tapegrad/nn/init.hpp>
 
 namespace tapegrad::cli {
 
@@ -44,28 +42,14 @@ namespace {
 // A hidden layer: He initialisation for ReLU, Glorot for tanh (the usual pairings), zero bias.
 nn::Linear hidden_linear(std::size_t inputs, std::size_t outputs, const std::string& activation,
                          Generator& gen) {
-    const bool relu = activation == "relu";
-    // A seed of its own keeps the thread's default generator untouched; the weights it drew
-    // are replaced from gen right away.
-    nn::Linear layer(
-        inputs, outputs,
-        {.init = relu ? nn::Init::kaiming_uniform : nn::Init::xavier_uniform, .seed = 0});
-    if (relu) {
-        nn::init::kaiming_uniform_(layer.weight, 0.0, nn::init::FanMode::fan_in, "relu", gen);
-    } else {
-        nn::init::xavier_uniform_(layer.weight, 1.0, gen);
-    }
-    return layer;
+    const auto init = activation == "relu" ? nn::Init::kaiming_uniform : nn::Init::xavier_uniform;
+    return nn::Linear(inputs, outputs, {.init = init, .generator = &gen});
 }
 
 }  // namespace
 
 nn::Linear default_linear(std::size_t inputs, std::size_t outputs, Dtype dtype, Generator& gen) {
-    nn::Linear layer(inputs, outputs, {.seed = 0, .dtype = dtype});  // see hidden_linear
-    const double bound = 1.0 / std::sqrt(static_cast<double>(inputs));
-    nn::init::uniform_(layer.weight, -bound, bound, gen);
-    nn::init::uniform_(layer.bias, -bound, bound, gen);
-    return layer;
+    return nn::Linear(inputs, outputs, {.generator = &gen, .dtype = dtype});
 }
 
 std::shared_ptr<nn::Sequential> build_model(const ModelSpec& spec, std::size_t inputs,

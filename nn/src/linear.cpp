@@ -15,7 +15,7 @@ Linear::Linear(std::size_t in_features, std::size_t out_features, LinearOptions 
                          std::to_string(in_features) + " and " + std::to_string(out_features));
     }
     Generator seeded(o.seed.value_or(0));
-    Generator& gen = o.seed ? seeded : default_generator();
+    Generator& gen = o.generator ? *o.generator : o.seed ? seeded : default_generator();
     weight = zeros({out_features, in_features}, o.dtype);
     if (o.bias) bias = zeros({out_features}, o.dtype);
     // PyTorch: kaiming_uniform_(W, a=sqrt(5)) gives bound sqrt(6/((1+5)·in)) = 1/sqrt(in); the

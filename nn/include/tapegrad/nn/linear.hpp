@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "tapegrad/autodiff/dtype.hpp"
+#include "tapegrad/autodiff/random.hpp"
 #include "tapegrad/nn/module.hpp"
 
 namespace tapegrad::nn {
@@ -23,6 +24,10 @@ struct LinearOptions {
     // Seed of the initial weights; without one they come from default_generator(), which
     // manual_seed() sets (so two layers built in a row differ, and a run repeats).
     std::optional<std::uint64_t> seed{};
+    // Or a generator to draw them from (not owned; before seed when both are given): layers
+    // built in turn from one generator each continue where the last stopped, as with
+    // manual_seed, without touching the thread's default generator.
+    Generator* generator = nullptr;
     Dtype dtype = f32;
 };
 
