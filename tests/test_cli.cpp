@@ -6,20 +6,16 @@
 #include <tapegrad/formats/npz.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 #include "model_spec.hpp"
 #include "optimizer_factory.hpp"
 #include "train_command.hpp"
 
 namespace cli = tapegrad::cli;
 namespace fs = std::filesystem;
+using testing::scratch;
 
 namespace {
-
-fs::path scratch(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / "tapegrad_test_cli";
-    fs::create_directories(dir);
-    return dir / name;
-}
 
 fs::path write_file(const std::string& name, const std::string& text) {
     const auto p = scratch(name);

@@ -6,22 +6,18 @@
 #include <tapegrad/nn/nn.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 
 namespace nn = tg::nn;
 namespace formats = tg::formats;
 namespace fs = std::filesystem;
+using testing::scratch;
 
 namespace {
 
 nn::Sequential make_model(std::uint64_t seed) {
     return nn::Sequential{nn::Linear(3, 8, {.seed = seed}), nn::ReLU(), nn::LayerNorm(8),
                           nn::Linear(8, 2, {.seed = seed + 1})};
-}
-
-fs::path scratch(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / "tapegrad_test_nn_serialize";
-    fs::create_directories(dir);
-    return dir / name;
 }
 
 }  // namespace

@@ -1,22 +1,22 @@
 // `tapegrad step`: the walkthroughs' traces against gradients derived in this file by hand
 // (chain rule on plain doubles) and by central differences, and the command's outputs.
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <sstream>
 
 #include <tapegrad/cli/graphviz.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 #include "step_command.hpp"
 #include "walkthroughs.hpp"
 
 namespace cli = tapegrad::cli;
 namespace fs = std::filesystem;
 using Catch::Contains;
+using testing::read_file;
+using testing::TempDir;
 
 namespace {
 
@@ -102,13 +102,6 @@ struct Mlp {
         return g;
     }
 };
-
-fs::path scratch(const std::string& name) {
-    const fs::path dir =
-        fs::temp_directory_path() / ("tapegrad_test_step_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return dir / name;
-}
 
 }  // namespace
 
@@ -242,24 +235,21 @@ TEST_CASE("step --all prints the whole trace with the tape's numbers") {
 TEST_CASE("step --dot writes the graph of the network, and an SVG when Graphviz is there") {
     cli::StepArgs a;
     a.example = "mlp";
-    a.dot = scratch("mlp.dot").string();
-    fs::remove(scratch("mlp.svg"));
+    const TempDir dir("step");
+    a.dot = (dir / "mlp.dot").string();
     const std::string s = run(a);
     INFO(s);
-    std::ifstream f(a.dot);
-    std::stringstream dot;
-    dot << f.rdbuf();
-    CHECK(dot.str().rfind("digraph tape {", 0) == 0);
+    const std::string dot = read_file(a.dot);
+    CHECK(dot.rfind("digraph tape {", 0) == 0);
     for (const char* name :
          {"<b>W1</b>", "<b>b1</b>", "<b>z1</b>", "<b>h</b>", "<b>out</b>", "<b>loss</b>"})
-        CHECK_THAT(dot.str(), Contains(name));
+        CHECK_THAT(dot, Contains(name));
     if (tg::cli::find_graphviz_dot().empty()) {
         CHECK_THAT(s, Contains("apt-get install graphviz"));
     } else {
         CHECK_THAT(s, Contains("mlp.svg"));
-        CHECK(fs::file_size(scratch("mlp.svg")) > 1000);
+        CHECK(fs::file_size(dir / "mlp.svg") > 1000);
     }
-    fs::remove_all(scratch("").parent_path());
 }
 
 TEST_CASE("step --gradcheck prints the table of analytic and numeric gradients") {

@@ -13,21 +13,9 @@
 namespace nn = tapegrad::nn;
 namespace data = tapegrad::data;
 namespace optim = tapegrad::optim;
+using testing::same;
 
 namespace {
-
-bool same(const tg::StateDict& a, const tg::StateDict& b) {
-    if (a.size() != b.size()) return false;
-    for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
-        if (ia->first != ib->first || ia->second.dtype() != ib->second.dtype()) return false;
-        if (ia->second.dtype() == tg::f32) {
-            if (ia->second.value<float>() != ib->second.value<float>()) return false;
-        } else if (ia->second.value<double>() != ib->second.value<double>()) {
-            return false;
-        }
-    }
-    return true;
-}
 
 struct Outcome {
     tg::StateDict weights;

@@ -1,11 +1,8 @@
 // Seeing backprop: the backward observer hook, the forward listing, the stepper's trace (its
 // numbers checked against gradients derived by hand), the DOT export and the readable
 // gradient-check table.
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <tapegrad/autodiff/op.hpp>
 #include <tapegrad/autodiff/trace.hpp>
@@ -14,6 +11,7 @@
 #include <tapegrad/nn/loss.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 
 using namespace testing;
 using Catch::Contains;
@@ -53,13 +51,6 @@ struct WrongSquare {
         c.accumulate(0, c.grad() * T(3) * c.in(0));
     }
 };
-
-fs::path scratch_dir() {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("tapegrad_test_trace_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir;
-}
 
 }  // namespace
 
@@ -351,30 +342,21 @@ TEST_CASE("the DOT graph holds every tensor and op, and Graphviz renders it") {
     // From the tape itself: the leaf's gradient is read from its .grad().
     CHECK_THAT(from_tape, Contains("[0.8399, 0.42]"));
 
-    const auto path = scratch_dir() / "graph.dot";
-    std::filesystem::remove(scratch_dir() / "graph.svg");
+    const TempDir dir("trace");
+    const auto path = dir / "graph.dot";
     const auto files = tg::cli::write_graph(dot, path);
-    std::ifstream f(path);
-    std::stringstream back;
-    back << f.rdbuf();
-    CHECK(back.str() == dot);
+    CHECK(read_file(path) == dot);
     if (tg::cli::find_graphviz_dot().empty()) {
         CHECK(files.svg.empty());
         CHECK_THAT(files.message, Contains("apt-get install graphviz") && Contains("dot -Tsvg"));
     } else {
         // dot -Tsvg succeeded (write_graph throws when it fails): the DOT parses.
-        REQUIRE(files.svg == scratch_dir() / "graph.svg");
-        std::ifstream svg(files.svg);
-        std::stringstream text;
-        text << svg.rdbuf();
-        CHECK_THAT(text.str(), Contains("<svg") && Contains("loss"));
+        REQUIRE(files.svg == dir / "graph.svg");
+        CHECK_THAT(read_file(files.svg), Contains("<svg") && Contains("loss"));
         // A DOT file that does not parse is an error, named.
-        CHECK_THROWS_WITH(tg::cli::write_graph("digraph {", scratch_dir() / "bad.dot"),
-                          Contains("bad.dot"));
+        CHECK_THROWS_WITH(tg::cli::write_graph("digraph {", dir / "bad.dot"), Contains("bad.dot"));
     }
-    CHECK_THROWS_AS(tg::cli::write_graph(dot, scratch_dir() / "no-such-dir" / "x.dot"),
-                    tg::IoError);
-    fs::remove_all(scratch_dir());
+    CHECK_THROWS_AS(tg::cli::write_graph(dot, dir / "no-such-dir" / "x.dot"), tg::IoError);
 }
 
 TEST_CASE("the gradient-check table lists every comparison, worst first") {

@@ -13,47 +13,11 @@
 #include <tapegrad/optim/sgd.hpp>
 
 #include "check.hpp"
+#include "training.hpp"
 
-namespace nn = tapegrad::nn;
-namespace data = tapegrad::data;
-namespace optim = tapegrad::optim;
+using namespace testing;
 
 namespace {
-
-// y = 1 when 2 x0 - x1 + 0.5 + 0.5 noise > 0: logistic regression that a line fits well.
-data::Dataset logistic_data(std::size_t n, std::uint64_t seed) {
-    const tg::Tensor x = tg::randn({n, 2}, seed, tg::f64);
-    const tg::Tensor noise = tg::randn({n}, seed + 1000, tg::f64);
-    tg::Tensor y = tg::zeros({n, 1}, tg::f64);
-    auto& yv = y.mutable_value<double>();
-    const auto& xv = x.value<double>();
-    for (std::size_t i = 0; i < n; ++i)
-        yv(i, 0) = 2 * xv(i, 0) - xv(i, 1) + 0.5 + 0.5 * noise.value<double>()(i) > 0 ? 1 : 0;
-    return {x, y};
-}
-
-// y = x·(1, -2, 0.5) + 0.3 + 0.1 noise, a column [N, 1].
-data::Dataset regression_data(std::size_t n, std::uint64_t seed) {
-    const tg::Tensor x = tg::randn({n, 3}, seed, tg::f64);
-    const tg::Tensor noise = tg::randn({n}, seed + 1000, tg::f64);
-    tg::Tensor y = tg::zeros({n, 1}, tg::f64);
-    auto& yv = y.mutable_value<double>();
-    const auto& xv = x.value<double>();
-    for (std::size_t i = 0; i < n; ++i)
-        yv(i, 0) = xv(i, 0) - 2 * xv(i, 1) + 0.5 * xv(i, 2) + 0.3 + 0.1 * noise.value<double>()(i);
-    return {x, y};
-}
-
-const optim::LossFn bce = [](const tg::Tensor& out, const tg::Tensor& y) {
-    return nn::bce_with_logits(out, y);
-};
-const optim::LossFn mse = [](const tg::Tensor& out, const tg::Tensor& y) {
-    return nn::mse_loss(out, y);
-};
-
-nn::Linear logistic_model() {
-    return nn::Linear(2, 1, {.seed = 0, .dtype = tg::f64});
-}
 
 std::set<std::string> keys(const optim::Logs& logs) {
     std::set<std::string> k;
