@@ -92,6 +92,24 @@ void compare_with_reference(std::span<const Reference> table, const char* name,
     REQUIRE(checked == 24);
 }
 
+// What a resume must reproduce: `run` after 10 steps of an Opt with W in a group with options
+// o0 and b in one with o1, the optimizer's state saved after step 5, and a fresh problem
+// `resumed` that holds the parameters of step 5.
+template <class Opt>
+struct SavedAfterFive {
+    LeastSquares run, resumed;
+    tg::StateDict saved;
+    SavedAfterFive(typename Opt::Options o0, typename Opt::Options o1) {
+        Opt opt({run.W}, o0);
+        opt.add_param_group({run.b}, o1);
+        for (int s = 0; s < 5; ++s) run.step(opt);
+        saved = opt.state_dict();
+        resumed.W.copy_(run.W.detach());
+        resumed.b.copy_(run.b.detach());
+        for (int s = 0; s < 5; ++s) run.step(opt);
+    }
+};
+
 // ---- a convex quadratic -------------------------------------------------------------------
 // f(w) = 0.5 w'Aw - b'w (w [3, 1]) with A symmetric positive definite: the gradient Aw - b
 // vanishes at the minimum, so its largest entry measures the distance from it. Returns

@@ -102,24 +102,14 @@ void compare_with_pytorch(const char* name, typename Opt::Options g0, typename O
 // the save and trained 5 steps must land on the same bits.
 template <class Opt>
 void check_resume(typename Opt::Options o0, typename Opt::Options o1) {
-    LeastSquares run;
-    Opt opt({run.W}, o0);
-    opt.add_param_group({run.b}, o1);
-    for (int s = 0; s < 5; ++s) run.step(opt);
-    const tg::StateDict saved = opt.state_dict();
-    const tg::Tensor W5 = run.W.detach(), b5 = run.b.detach();
-    for (int s = 0; s < 5; ++s) run.step(opt);
-
-    LeastSquares resumed;
-    resumed.W.copy_(W5);
-    resumed.b.copy_(b5);
-    Opt opt2({resumed.W}, {});
-    opt2.add_param_group({resumed.b}, {});
-    opt2.load_state_dict(saved);
+    SavedAfterFive<Opt> r(o0, o1);
+    Opt opt2({r.resumed.W}, {});
+    opt2.add_param_group({r.resumed.b}, {});
+    opt2.load_state_dict(r.saved);
     CHECK(opt2.lr() == o0.lr);
     CHECK(opt2.param_groups()[1].lr == o1.lr);
-    for (int s = 0; s < 5; ++s) resumed.step(opt2);
-    CHECK(run.flat() == resumed.flat());  // bit for bit
+    for (int s = 0; s < 5; ++s) r.resumed.step(opt2);
+    CHECK(r.run.flat() == r.resumed.flat());  // bit for bit
 }
 
 template <class Opt>

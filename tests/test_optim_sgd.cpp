@@ -294,26 +294,16 @@ TEST_CASE("SGD state_dict resumes bit for bit") {
     const optim::SGD::Options o0{
         .lr = 0.05, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true};
     const optim::SGD::Options o1{.lr = 0.1, .momentum = 0.5, .dampening = 0.2};
-    LeastSquares run;
-    optim::SGD opt({run.W}, o0);
-    opt.add_param_group({run.b}, o1);
-    for (int s = 0; s < 5; ++s) run.step(opt);
-    const tg::StateDict saved = opt.state_dict();
-    const tg::Tensor W5 = run.W.detach(), b5 = run.b.detach();
-    for (int s = 0; s < 5; ++s) run.step(opt);
-
+    SavedAfterFive<optim::SGD> r(o0, o1);
     // A fresh optimizer made with other options: load_state_dict restores them too.
-    LeastSquares resumed;
-    resumed.W.copy_(W5);
-    resumed.b.copy_(b5);
-    optim::SGD opt2({resumed.W}, {.lr = 1.0});
-    opt2.add_param_group({resumed.b}, {.lr = 1.0});
-    opt2.load_state_dict(saved);
+    optim::SGD opt2({r.resumed.W}, {.lr = 1.0});
+    opt2.add_param_group({r.resumed.b}, {.lr = 1.0});
+    opt2.load_state_dict(r.saved);
     CHECK(opt2.options(0).lr == 0.05);
     CHECK(opt2.options(0).nesterov);
     CHECK(opt2.options(1).dampening == 0.2);
-    for (int s = 0; s < 5; ++s) resumed.step(opt2);
-    CHECK(run.flat() == resumed.flat());  // bit for bit
+    for (int s = 0; s < 5; ++s) r.resumed.step(opt2);
+    CHECK(r.run.flat() == r.resumed.flat());  // bit for bit
 }
 
 TEST_CASE("SGD load_state_dict rejects a state that does not fit, changing nothing") {
