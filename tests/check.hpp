@@ -8,6 +8,7 @@
 #include <cmath>
 #include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/autodiff/op.hpp>
 #include <tapegrad/autodiff/state_dict.hpp>
 #include <utility>
 #include <vector>
@@ -103,6 +104,20 @@ inline bool same(const tg::StateDict& a, const tg::StateDict& b) {
     }
     return true;
 }
+
+// A test-only op: out = x², with the derivative rule deliberately wrong (3x instead of 2x), for
+// the tests that must see a gradient check fail.
+struct WrongSquare {
+    static constexpr tg::OpInfo info{"wrong_square", "∂out/∂x = 3x (wrong on purpose)"};
+    template <class T>
+    static xt::xarray<T> forward(const tg::Inputs<T>& in, const tg::OpArgs&) {
+        return *in[0] * *in[0];
+    }
+    template <class T>
+    static void backward(tg::BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() * T(3) * c.in(0));
+    }
+};
 
 // How many labels of each class 0..k-1, and last the number of labels that are none of them.
 inline std::vector<std::size_t> class_counts(const tg::Tensor& y, std::size_t k) {

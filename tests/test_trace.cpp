@@ -39,19 +39,6 @@ double item(const tg::Tensor& t) {
     return t.item();
 }
 
-// The test-only op of test_gradcheck: the rule is wrong on purpose (3x instead of 2x).
-struct WrongSquare {
-    static constexpr tg::OpInfo info{"wrong_square", "∂out/∂x = 3x (wrong on purpose)"};
-    template <class T>
-    static xt::xarray<T> forward(const tg::Inputs<T>& in, const tg::OpArgs&) {
-        return *in[0] * *in[0];
-    }
-    template <class T>
-    static void backward(tg::BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() * T(3) * c.in(0));
-    }
-};
-
 }  // namespace
 
 TEST_CASE("the observer is told about every node backward runs, last recorded first") {
