@@ -27,6 +27,17 @@ using namespace testing;
 
 namespace {
 
+// What most of these tests train: 64 rows of logistic_data in 4 batches of 16, a
+// logistic_model and SGD at lr 0.1. A test takes its parts by name:
+//   LogisticRun run;
+//   auto& [train, loader, model, opt] = run;
+struct LogisticRun {
+    data::Dataset train = logistic_data(64, 1);
+    data::DataLoader loader{train, {.batch_size = 16}};
+    nn::Linear model = logistic_model();
+    optim::SGD opt{model.parameters(), {.lr = 0.1}};
+};
+
 // Stops training after the epoch with this 0-based index.
 struct StopAfter : optim::Callback {
     int epoch;
@@ -64,10 +75,9 @@ struct WeightsBeforeStep : optim::Callback {
 
 TEST_CASE("History records every epoch and writes them as CSV at train end, HistoryChart as SVG") {
     TempDir dir("history");
-    const auto train = logistic_data(64, 1), val = logistic_data(32, 2);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
+    const auto val = logistic_data(32, 2);
     optim::History history({.csv_path = dir.path / "h.csv"});
     charts::HistoryChart chart({.path = dir.path / "h.svg"});
     const auto r = optim::fit(model, opt, bce, loader,
@@ -119,10 +129,9 @@ TEST_CASE("History leaves a cell empty where an epoch lacks a log") {
 // ---- ProgressBar -----------------------------------------------------------------------
 
 TEST_CASE("ProgressBar writes exactly one line per epoch when the output is not a terminal") {
-    const auto train = logistic_data(64, 1), val = logistic_data(32, 2);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
+    const auto val = logistic_data(32, 2);
     std::ostringstream out;
     optim::ProgressBar bar(out);  // automatic: a string stream is no terminal
     optim::fit(model, opt, bce, loader, {.epochs = 3, .validation = &val, .callbacks = {&bar}});
@@ -142,10 +151,8 @@ TEST_CASE("ProgressBar writes exactly one line per epoch when the output is not 
 
 TEST_CASE(
     "ProgressBar redraws a live line with a carriage return on a terminal and ends it per epoch") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
     std::ostringstream out;
     optim::ProgressBar bar(out, {.mode = optim::ProgressMode::terminal, .refresh_seconds = 0});
     StopAfter stop(2);
@@ -170,10 +177,8 @@ TEST_CASE(
 // ---- EarlyStopping ---------------------------------------------------------------------
 
 TEST_CASE("EarlyStopping stops after patience epochs and restores the best weights") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
     Scripted script("val_loss", {5, 3, 4, 4.5, 6, 7, 8, 9});
     optim::EarlyStopping stop({.patience = 3});
     const auto r =
@@ -190,10 +195,8 @@ TEST_CASE("EarlyStopping stops after patience epochs and restores the best weigh
 }
 
 TEST_CASE("EarlyStopping restores the best weights however training ends") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
     Scripted script("val_loss", {5, 3, 4, 4.5, 6});
 
     SECTION("all epochs ran") {
@@ -237,10 +240,8 @@ TEST_CASE("EarlyStopping restores the best weights however training ends") {
 }
 
 TEST_CASE("EarlyStopping's monitor: fallback to loss, max for accuracy, min_delta") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
 
     SECTION("no validation: val_loss falls back to loss, with one note") {
         std::ostringstream notes;
@@ -430,10 +431,8 @@ TEST_CASE("DivergenceGuard catches a NaN loss and restores the last good weights
         tg::Tensor l = nn::bce_with_logits(out, y);
         return ++calls == 7 ? l + std::numeric_limits<double>::quiet_NaN() : l;
     };
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches: step 7 is epoch 2, batch 3
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;  // 4 batches: step 7 is epoch 2, batch 3
+    auto& [train, loader, model, opt] = run;
     WeightsBeforeStep before;
     optim::DivergenceGuard guard;
     const auto r =

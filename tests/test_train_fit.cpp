@@ -137,12 +137,13 @@ struct LrRecorder : optim::Callback {
 TEST_CASE("a schedule steps once per epoch or once per batch, as asked") {
     const auto train = logistic_data(64, 1);
     data::DataLoader loader(train, {.batch_size = 16, .seed = 0});  // 4 batches
+    // Made afresh for each section (Catch runs the test case once per section).
+    auto model = logistic_model();
+    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    optim::StepLR sched(opt, 1, 0.5);
+    LrRecorder rec;
 
     SECTION("per epoch") {
-        auto model = logistic_model();
-        optim::SGD opt(model.parameters(), {.lr = 0.1});
-        optim::StepLR sched(opt, 1, 0.5);
-        LrRecorder rec;
         const auto r = optim::fit(model, opt, bce, loader,
                                   {.epochs = 3, .scheduler = &sched, .callbacks = {&rec}});
         REQUIRE(r.epochs[0].at("lr") == 0.1);
@@ -153,10 +154,6 @@ TEST_CASE("a schedule steps once per epoch or once per batch, as asked") {
         REQUIRE(opt.lr() == 0.0125);  // stepped after the last epoch too
     }
     SECTION("per batch") {
-        auto model = logistic_model();
-        optim::SGD opt(model.parameters(), {.lr = 0.1});
-        optim::StepLR sched(opt, 1, 0.5);
-        LrRecorder rec;
         const auto r = optim::fit(model, opt, bce, loader,
                                   {.epochs = 3,
                                    .scheduler = &sched,
