@@ -27,17 +27,6 @@ using namespace testing;
 
 namespace {
 
-// What most of these tests train: 64 rows of logistic_data in 4 batches of 16, a
-// logistic_model and SGD at lr 0.1. A test takes its parts by name:
-//   LogisticRun run;
-//   auto& [train, loader, model, opt] = run;
-struct LogisticRun {
-    data::Dataset train = logistic_data(64, 1);
-    data::DataLoader loader{train, {.batch_size = 16}};
-    nn::Linear model = logistic_model();
-    optim::SGD opt{model.parameters(), {.lr = 0.1}};
-};
-
 // Stops training after the epoch with this 0-based index.
 struct StopAfter : optim::Callback {
     int epoch;
@@ -110,10 +99,8 @@ TEST_CASE("History records every epoch and writes them as CSV at train end, Hist
 
 TEST_CASE("History leaves a cell empty where an epoch lacks a log") {
     TempDir dir("history_cells");
-    const auto train = logistic_data(16, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run(16, {.batch_size = 16});
+    auto& [train, loader, model, opt] = run;
     optim::TrainState state{.model = model, .optimizer = opt, .loader = loader};
     optim::History history;
     history.on_train_begin(state);

@@ -236,10 +236,8 @@ struct HookCounter : optim::Callback {
 }  // namespace
 
 TEST_CASE("a custom callback stops training after its epoch") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
     StopAfterSecondEpoch stop;
     HookCounter count;
     const auto r =
@@ -258,10 +256,8 @@ TEST_CASE("stopping within an epoch ends it after that batch, as a partial epoch
             if (s.global_step == 6) s.stop_training = true;
         }
     } stop;
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;  // 4 batches
+    auto& [train, loader, model, opt] = run;
     HookCounter count;
     const auto r = optim::fit(model, opt, bce, loader, {.epochs = 5, .callbacks = {&stop, &count}});
     REQUIRE(r.epochs.size() == 2);
@@ -271,10 +267,8 @@ TEST_CASE("stopping within an epoch ends it after that batch, as a partial epoch
 }
 
 TEST_CASE("fit calls every hook the right number of times and counts steps") {
-    const auto train = logistic_data(50, 1);
-    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches, the last of 2 rows
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run(50, {.batch_size = 16});  // 4 batches, the last of 2 rows
+    auto& [train, loader, model, opt] = run;
     HookCounter count;
     optim::fit(model, opt, bce, loader, {.epochs = 3, .callbacks = {&count}});
     REQUIRE(count.train_begin == 1);
@@ -290,10 +284,8 @@ TEST_CASE("fit calls every hook the right number of times and counts steps") {
 }
 
 TEST_CASE("initial_epoch resumes the epoch count, the steps and the loader's order") {
-    const auto train = logistic_data(50, 1);
-    data::DataLoader loader(train, {.batch_size = 16, .seed = 11});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run(50, {.batch_size = 16, .seed = 11});
+    auto& [train, loader, model, opt] = run;
     HookCounter count;
     struct OrderRecorder : optim::Callback {
         std::vector<std::vector<std::size_t>> orders;
@@ -316,10 +308,8 @@ TEST_CASE("initial_epoch resumes the epoch count, the steps and the loader's ord
 }
 
 TEST_CASE("fit rejects bad options with messages that say what is wrong") {
-    const auto train = logistic_data(40, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run(40, {.batch_size = 16});
+    auto& [train, loader, model, opt] = run;
     REQUIRE_THROWS_AS(optim::fit(model, opt, bce, loader, {.metrics = {"acuracy"}}),
                       tg::ValueError);
     REQUIRE_THROWS_WITH(
@@ -373,10 +363,8 @@ TEST_CASE("format_logs orders training numbers, validation numbers, then lr") {
 }
 
 TEST_CASE("verbose fit prints one line per epoch and the stop reason") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 32});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run(64, {.batch_size = 32});
+    auto& [train, loader, model, opt] = run;
     StopAfterSecondEpoch stop;
     std::ostringstream captured;
     auto* old = std::cout.rdbuf(captured.rdbuf());

@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <tapegrad/data/data_loader.hpp>
 #include <tapegrad/data/dataset.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/fit.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 #include "check.hpp"
 
@@ -63,6 +65,20 @@ inline const optim::LossFn mse = [](const tg::Tensor& out, const tg::Tensor& y) 
 inline nn::Linear logistic_model() {
     return nn::Linear(2, 1, {.seed = 0, .dtype = tg::f64});
 }
+
+// What most fit and callback tests train: rows of logistic_data (seed 1) in a loader, a
+// logistic_model and SGD at lr 0.1. A test takes the parts by name:
+//   LogisticRun run(64, {.batch_size = 16});
+//   auto& [train, loader, model, opt] = run;
+struct LogisticRun {
+    data::Dataset train;
+    data::DataLoader loader;
+    nn::Linear model = logistic_model();
+    optim::SGD opt{model.parameters(), {.lr = 0.1}};
+    explicit LogisticRun(std::size_t rows = 64,
+                         data::DataLoaderOptions options = {.batch_size = 16})
+        : train(logistic_data(rows, 1)), loader(train, options) {}
+};
 
 // A model of one float64 weight w whose output is w whatever the batch: the loss alone says
 // what is trained, so every step can be worked out by hand.
