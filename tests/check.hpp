@@ -1,6 +1,7 @@
 #pragma once
-// Helpers shared by the tests: gradient-check assertions, seeded inputs, and checks that many
-// files make (an exception's type and message, pieces of a text, state dicts bit for bit).
+// Helpers shared by the tests: gradient-check assertions, seeded inputs, an op whose rule is
+// wrong on purpose, and checks that many files make (an exception's type and message, pieces
+// of a text, state dicts bit for bit, class counts).
 // Siblings: files.hpp (scratch folders and files), example_run.hpp (running an example),
 // training.hpp (data, models and losses of the training tests), optim_problems.hpp (the
 // optimizer tests' problems).
