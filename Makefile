@@ -101,8 +101,10 @@ fuzz: deps
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
 
-bench: build
-	@$(BUILD)/bench/bench_autodiff
+# tapegrad against PyTorch, workload by workload (bench/compare; bench/RESULTS.md has the last
+# run). It builds only the tapegrad command in $(BUILD) and installs python3-torch if missing.
+bench: configure
+	@bench/compare --build $(BUILD)
 
 clean:
 	@rm -rf $(BUILD) $(BUILD).configure.log $(ASAN_BUILD) $(ASAN_BUILD).configure.log \

@@ -183,6 +183,18 @@ def read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
+def train_epoch(model, opt, loss_fn, x, y, batch):
+    """One epoch of mini-batches in a fresh random order (torch's global generator)."""
+    n = len(x)
+    perm = torch.randperm(n)
+    for i in range(0, n, batch):
+        idx = perm[i:i + batch]
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+
+
 def fmnist(dtype, epochs=3, batch=128):
     def load(prefix):
         x = read_idx(os.path.join(FMNIST_DIR, f"{prefix}-images-idx3-ubyte.gz"))
@@ -197,17 +209,10 @@ def fmnist(dtype, epochs=3, batch=128):
                                 torch.nn.ReLU(), torch.nn.Linear(128, 10)).to(dtype)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
-    n = len(x_train)
     times, cpu_times = [], []
     for _ in range(epochs):
         sw = Stopwatch()
-        perm = torch.randperm(n)
-        for i in range(0, n, batch):
-            idx = perm[i:i + batch]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x_train[idx]), y_train[idx])
-            loss.backward()
-            opt.step()
+        train_epoch(model, opt, loss_fn, x_train, y_train, batch)
         times.append(sw.wall())
         cpu_times.append(sw.cpu())
     with torch.no_grad():
@@ -225,15 +230,8 @@ def logreg(dtype, batch=256):
     model = torch.nn.Linear(LOGREG_FEATURES, 1).to(dtype)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    n = len(x)
     sw = Stopwatch()
-    perm = torch.randperm(n)
-    for i in range(0, n, batch):
-        idx = perm[i:i + batch]
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x[idx]), y[idx])
-        loss.backward()
-        opt.step()
+    train_epoch(model, opt, loss_fn, x, y, batch)
     epoch, epoch_cpu = sw.wall(), sw.cpu()
     with torch.no_grad():
         out = model(x)

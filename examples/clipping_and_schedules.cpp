@@ -23,18 +23,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <tapegrad/autodiff/autodiff.hpp>
-#include <tapegrad/charts/plot.hpp>
-#include <tapegrad/data/data.hpp>
-#include <tapegrad/nn/nn.hpp>
-#include <tapegrad/optim/optim.hpp>
 #include <vector>
 
-namespace tg = tapegrad;
-namespace data = tapegrad::data;
-namespace charts = tapegrad::charts;
-namespace nn = tapegrad::nn;
-namespace optim = tapegrad::optim;
+#include "common.hpp"
 
 namespace {
 
@@ -48,10 +39,6 @@ nn::Sequential make_model() {
     tg::manual_seed(3);  // the same initial weights in every run
     return nn::Sequential{nn::Linear(1, 32), nn::Tanh(), nn::Linear(32, 32), nn::Tanh(),
                           nn::Linear(32, 1)};
-}
-
-tg::Tensor mse(const tg::Tensor& out, const tg::Tensor& y) {
-    return nn::mse_loss(out, y);
 }
 
 // 256 points x in [-3, 3), y = sin(2x) + 0.1 noise, seeded.

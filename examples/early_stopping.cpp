@@ -14,18 +14,9 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
-#include <tapegrad/autodiff/autodiff.hpp>
-#include <tapegrad/charts/plot.hpp>
-#include <tapegrad/data/data.hpp>
-#include <tapegrad/nn/nn.hpp>
-#include <tapegrad/optim/optim.hpp>
 #include <vector>
 
-namespace tg = tapegrad;
-namespace data = tapegrad::data;
-namespace charts = tapegrad::charts;
-namespace nn = tapegrad::nn;
-namespace optim = tapegrad::optim;
+#include "common.hpp"
 
 namespace {
 
@@ -36,10 +27,6 @@ nn::Sequential make_model() {
     tg::manual_seed(0);  // the same initial weights for both runs
     return nn::Sequential{nn::Linear(2, 128), nn::ReLU(), nn::Linear(128, 128), nn::ReLU(),
                           nn::Linear(128, 1)};
-}
-
-tg::Tensor bce(const tg::Tensor& out, const tg::Tensor& y) {
-    return nn::bce_with_logits(out, y);
 }
 
 data::Dataset moons(std::size_t n, std::uint64_t seed) {

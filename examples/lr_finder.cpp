@@ -9,19 +9,12 @@
 // suggestion marked) and lr_finder_training.svg (validation loss of the three runs per epoch).
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
+#include <sstream>
 #include <string>
-#include <tapegrad/autodiff/autodiff.hpp>
-#include <tapegrad/charts/plot.hpp>
-#include <tapegrad/data/data.hpp>
-#include <tapegrad/nn/nn.hpp>
-#include <tapegrad/optim/optim.hpp>
 #include <vector>
 
-namespace tg = tapegrad;
-namespace data = tapegrad::data;
-namespace charts = tapegrad::charts;
-namespace nn = tapegrad::nn;
-namespace optim = tapegrad::optim;
+#include "common.hpp"
 
 namespace {
 
@@ -32,10 +25,6 @@ nn::Sequential make_model() {
     tg::manual_seed(0);  // the same initial weights for every run
     return nn::Sequential{nn::Linear(2, 32), nn::ReLU(), nn::Linear(32, 32), nn::ReLU(),
                           nn::Linear(32, 1)};
-}
-
-tg::Tensor bce(const tg::Tensor& out, const tg::Tensor& y) {
-    return nn::bce_with_logits(out, y);
 }
 
 struct Outcome {
@@ -59,10 +48,11 @@ Outcome train(double lr, const data::Dataset& train_set, const data::Dataset& va
     return o;
 }
 
+// Three significant digits (as printf's %.3g).
 std::string num(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3g", v);
-    return buf;
+    std::ostringstream text;
+    text << std::setprecision(3) << v;
+    return text.str();
 }
 
 }  // namespace

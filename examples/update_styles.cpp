@@ -15,18 +15,9 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
-#include <tapegrad/autodiff/autodiff.hpp>
-#include <tapegrad/charts/plot.hpp>
-#include <tapegrad/data/data.hpp>
-#include <tapegrad/nn/nn.hpp>
-#include <tapegrad/optim/optim.hpp>
 #include <vector>
 
-namespace tg = tapegrad;
-namespace data = tapegrad::data;
-namespace charts = tapegrad::charts;
-namespace nn = tapegrad::nn;
-namespace optim = tapegrad::optim;
+#include "common.hpp"
 
 namespace {
 

@@ -1,9 +1,18 @@
 #pragma once
-// Helpers shared by the tests: gradient-check assertions and seeded inputs.
+// Helpers shared by the tests: gradient-check assertions, seeded inputs, an op whose rule is
+// wrong on purpose, and checks that many files make (an exception's type and message, pieces
+// of a text, state dicts bit for bit, class counts).
+// Siblings: files.hpp (scratch folders and files), example_run.hpp (running an example),
+// training.hpp (data, models and losses of the training tests), optim_problems.hpp (the
+// optimizer tests' problems).
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <string>
 #include <tapegrad/autodiff/autodiff.hpp>
+#include <tapegrad/autodiff/op.hpp>
+#include <tapegrad/autodiff/state_dict.hpp>
 #include <utility>
+#include <vector>
 
 namespace tg = tapegrad;
 
@@ -19,6 +28,13 @@ namespace tg = tapegrad;
         INFO("derivatives of order " << order_ << ": " << report_.to_string()); \
         REQUIRE(report_.passed);                                                \
         REQUIRE(report_.checked > 0);                                           \
+    } while (0)
+
+// Both the exception's type and its message.
+#define CHECK_THROWS_TYPED(expr, type, matcher) \
+    do {                                        \
+        CHECK_THROWS_AS(expr, type);            \
+        CHECK_THROWS_WITH(expr, matcher);       \
     } while (0)
 
 namespace testing {
@@ -69,6 +85,49 @@ inline std::vector<std::pair<tg::Shape, tg::Shape>> broadcast_cases() {
     return {{{}, {}},      {{3}, {3}},          {{2, 3}, {2, 3}},      {{2, 3}, {3}},
             {{3}, {2, 3}}, {{2, 3}, {1, 3}},    {{2, 1}, {1, 3}},      {{2, 3}, {}},
             {{}, {2, 3}},  {{4, 2, 3}, {2, 1}}, {{1, 2, 1}, {3, 1, 4}}};
+}
+
+// Every piece is in the text: one CHECK_THAT(text, Contains(piece)) per piece, in order.
+inline void check_contains(const std::string& text, const std::vector<std::string>& pieces) {
+    for (const auto& piece : pieces) CHECK_THAT(text, Catch::Contains(piece));
+}
+
+// Bit-for-bit equality of two state dicts: the same names, dtypes, shapes and values.
+inline bool same(const tg::StateDict& a, const tg::StateDict& b) {
+    if (a.size() != b.size()) return false;
+    for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
+        if (ia->first != ib->first || ia->second.dtype() != ib->second.dtype()) return false;
+        if (ia->second.dtype() == tg::f32) {
+            if (ia->second.value<float>() != ib->second.value<float>()) return false;
+        } else if (ia->second.value<double>() != ib->second.value<double>()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// A test-only op: out = x², with the derivative rule deliberately wrong (3x instead of 2x), for
+// the tests that must see a gradient check fail.
+struct WrongSquare {
+    static constexpr tg::OpInfo info{"wrong_square", "∂out/∂x = 3x (wrong on purpose)"};
+    template <class T>
+    static xt::xarray<T> forward(const tg::Inputs<T>& in, const tg::OpArgs&) {
+        return *in[0] * *in[0];
+    }
+    template <class T>
+    static void backward(tg::BackwardContext<T>& c) {
+        c.accumulate(0, c.grad() * T(3) * c.in(0));
+    }
+};
+
+// How many labels of each class 0..k-1, and last the number of labels that are none of them.
+inline std::vector<std::size_t> class_counts(const tg::Tensor& y, std::size_t k) {
+    std::vector<std::size_t> counts(k + 1, 0);
+    for (double v : y.to_array<double>()) {
+        const bool ok = v >= 0 && v < static_cast<double>(k) && v == std::floor(v);
+        ++counts[ok ? static_cast<std::size_t>(v) : k];
+    }
+    return counts;
 }
 
 }  // namespace testing

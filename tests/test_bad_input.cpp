@@ -9,9 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <limits>
 #include <string>
 #include <tapegrad/data/data.hpp>
@@ -20,50 +18,16 @@
 #include <vector>
 
 #include "check.hpp"
+#include "files.hpp"
+#include "training.hpp"
 
-namespace fs = std::filesystem;
-namespace nn = tapegrad::nn;
-namespace data = tapegrad::data;
-namespace optim = tapegrad::optim;
 using Catch::Contains;
+using namespace testing;
 
 namespace {
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 const double kInf = std::numeric_limits<double>::infinity();
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "tapegrad-bad-input-XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
-
-void write_file(const fs::path& p, const std::string& bytes) {
-    std::ofstream(p, std::ios::binary) << bytes;
-}
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// Bit-for-bit equality of two state dicts.
-bool same(const tg::StateDict& a, const tg::StateDict& b) {
-    if (a.size() != b.size()) return false;
-    for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
-        if (ia->first != ib->first || ia->second.dtype() != ib->second.dtype()) return false;
-        if (ia->second.dtype() == tg::f32) {
-            if (ia->second.value<float>() != ib->second.value<float>()) return false;
-        } else if (ia->second.value<double>() != ib->second.value<double>()) {
-            return false;
-        }
-    }
-    return true;
-}
 
 // The message of the tapegrad::Error that f throws (fails the test when none is thrown).
 template <class F>
@@ -248,7 +212,7 @@ TEST_CASE("models: inside a Sequential the error also names the layer's index") 
 // ---- files ---------------------------------------------------------------------------------
 
 TEST_CASE("files: CSV errors name the file and place, what the caller held is unchanged") {
-    TempDir dir;
+    TempDir dir("bad-input");
     data::CsvDataset held = data::read_csv(TAPEGRAD_TEST_DATA "/csv/mixed.csv", "target");
     const auto held_x = held.data.x.value<float>();
     struct Case {
@@ -279,7 +243,7 @@ TEST_CASE("files: CSV errors name the file and place, what the caller held is un
 }
 
 TEST_CASE("files: IDX errors name the file and the fault, before allocating anything") {
-    TempDir dir;
+    TempDir dir("bad-input");
     const std::string header{'\0', '\0', '\x08', '\x02'};
     struct Case {
         const char* file;
@@ -316,7 +280,7 @@ TEST_CASE("files: a gzip IDX claiming a 4 GiB size is refused without allocating
     // The last 4 bytes of a gzip member claim its inflated size; read_idx used it as the first
     // buffer size. Patched to 0xFFFFFFF0, the file is refused (zlib's length check) and the
     // peak memory of a child process that reads it stays far below the claim.
-    TempDir dir;
+    TempDir dir("bad-input");
     std::string gz = read_file(TAPEGRAD_TEST_DATA "/idx/ubyte_2x3.idx.gz");
     REQUIRE(gz.size() > 18);
     gz.replace(gz.size() - 4, 4, std::string("\xf0\xff\xff\xff", 4));
@@ -342,7 +306,7 @@ TEST_CASE("files: a gzip IDX claiming a 4 GiB size is refused without allocating
 }
 
 TEST_CASE("files: a bad .npz leaves the model's weights unchanged and names the entry") {
-    TempDir dir;
+    TempDir dir("bad-input");
     auto model = small_mlp();
     const auto before = model.state_dict();
     nn::save(model, dir / "good.npz");
@@ -366,7 +330,7 @@ TEST_CASE("files: a bad .npz leaves the model's weights unchanged and names the 
 }
 
 TEST_CASE("files: a bad checkpoint leaves model and optimizer unchanged") {
-    TempDir dir;
+    TempDir dir("bad-input");
     Trained run;
     const auto model_before = run.model.state_dict();
     const auto opt_before = run.opt.state_dict();
@@ -485,22 +449,11 @@ TEST_CASE("training: NaN in the data is reported with its row before any step") 
     CHECK(same(model_before, model.state_dict()));
 }
 
-namespace {
-
-// loss = log(w) + 10 whatever the batch, with gradient 1/w: SGD with lr 0.5 goes
-// w = 1 -> 0.5 -> 0.5 - 0.5 / 0.5 = -0.5, where the loss log(-0.5) + 10 is NaN (step 3).
-struct LogModel : nn::Module {
-    tg::Tensor w = tg::scalar(1.0, tg::f64);
-    LogModel() { register_parameter("w", w); }
-    tg::Tensor forward(const tg::Tensor&) override { return w; }
-};
-
-}  // namespace
-
 TEST_CASE("training: a loss that becomes NaN stops fit and keeps the last good weights") {
-    const data::Dataset dummy{tg::zeros({8, 1}, tg::f64), tg::zeros({8, 1}, tg::f64)};
-    data::DataLoader loader(dummy, {.batch_size = 1, .shuffle = false});
-    LogModel model;
+    // loss = log(w) + 10 whatever the batch, with gradient 1/w: SGD with lr 0.5 goes
+    // w = 1 -> 0.5 -> 0.5 - 0.5 / 0.5 = -0.5, where the loss log(-0.5) + 10 is NaN (step 3).
+    data::DataLoader loader(testing::eight_zero_rows(), {.batch_size = 1, .shuffle = false});
+    testing::OneWeight model(1.0);
     optim::SGD opt(model.parameters(), {.lr = 0.5});
     const optim::LossFn loss = [](const tg::Tensor& w, const tg::Tensor&) {
         return tg::log(w) + 10.0;

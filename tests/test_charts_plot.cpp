@@ -2,20 +2,18 @@
 // test needs no XML library), every coordinate is a finite number inside the view box, texts
 // are escaped, tick labels are the expected 1-2-5 or decade values, non-finite points break
 // the line, degenerate data still gives a picture, and save() is atomic and reports failures.
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
-#include <sstream>
 #include <string>
 #include <tapegrad/autodiff/error.hpp>
 #include <tapegrad/charts/plot.hpp>
 #include <vector>
+
+#include "files.hpp"
 
 namespace tg = tapegrad;
 namespace fs = std::filesystem;
@@ -536,23 +534,15 @@ TEST_CASE("plot: errors") {
 }
 
 TEST_CASE("plot: save writes the file atomically and names the path on failure") {
-    const fs::path dir =
-        fs::temp_directory_path() / ("tapegrad_test_plot_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    const testing::TempDir temp("plot");
+    const fs::path dir = temp.path;
     const fs::path file = dir / "loss.svg";
     tg::charts::LinePlot plot("saved");
     plot.add("a", {0, 1, 2}, {3, 1, 2});
 
-    {
-        std::ofstream old(file);
-        old << "old contents";
-    }
+    testing::write_file(file, "old contents");
     plot.save(file, 640, 400);
-    std::ifstream in(file);
-    std::stringstream contents;
-    contents << in.rdbuf();
-    CHECK(contents.str() == plot.svg(640, 400));
+    CHECK(testing::read_file(file) == plot.svg(640, 400));
     // Only the target is left: the temporary file was renamed over it.
     std::size_t entries = 0;
     for (const auto& entry : fs::directory_iterator(dir)) {
@@ -574,5 +564,4 @@ TEST_CASE("plot: save writes the file atomically and names the path on failure")
         ++entries;
     }
     CHECK(entries == 2);  // loss.svg and the directory taken.svg
-    fs::remove_all(dir);
 }

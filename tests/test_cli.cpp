@@ -6,20 +6,16 @@
 #include <tapegrad/formats/npz.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 #include "model_spec.hpp"
 #include "optimizer_factory.hpp"
 #include "train_command.hpp"
 
 namespace cli = tapegrad::cli;
 namespace fs = std::filesystem;
+using testing::scratch;
 
 namespace {
-
-fs::path scratch(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / "tapegrad_test_cli";
-    fs::create_directories(dir);
-    return dir / name;
-}
 
 fs::path write_file(const std::string& name, const std::string& text) {
     const auto p = scratch(name);
@@ -28,6 +24,20 @@ fs::path write_file(const std::string& name, const std::string& text) {
 }
 
 const std::string kData = std::string(TAPEGRAD_TEST_DATA) + "/../../examples/data/";
+
+// What `tapegrad train` prints for these arguments.
+std::string train_output(const cli::TrainArgs& a) {
+    std::ostringstream out;
+    cli::run_train(a, out);
+    return out.str();
+}
+
+// The number printed right after key in s (the test fails when key is not there).
+double number_after(const std::string& s, const std::string& key) {
+    const auto pos = s.find(key);
+    REQUIRE(pos != std::string::npos);
+    return std::stod(s.substr(pos + key.size()));
+}
 
 }  // namespace
 
@@ -66,14 +76,10 @@ TEST_CASE("train on iris (three classes, sorted by class) reaches a good validat
     a.target = "target";
     a.model = "mlp:16";
     a.epochs = 150;
-    std::ostringstream out;
-    cli::run_train(a, out);
-    const std::string s = out.str();
+    const std::string s = train_output(a);
     INFO(s);
     CHECK_THAT(s, Catch::Contains("150 rows, 4 features, 3 classes"));
-    const auto pos = s.find("val_accuracy=");
-    REQUIRE(pos != std::string::npos);
-    CHECK(std::stod(s.substr(pos + 13)) >= 0.9);
+    CHECK(number_after(s, "val_accuracy=") >= 0.9);
 }
 
 TEST_CASE("train a regression and save the model with its scaler") {
@@ -90,14 +96,10 @@ TEST_CASE("train a regression and save the model with its scaler") {
     a.lr = 0.01;
     a.save = scratch("regression.npz").string();
     a.history = scratch("regression_history.csv").string();
-    std::ostringstream out;
-    cli::run_train(a, out);
-    const std::string s = out.str();
+    const std::string s = train_output(a);
     INFO(s);
     CHECK_THAT(s, Catch::Contains("regression"));
-    const auto pos = s.find("val_r2=");
-    REQUIRE(pos != std::string::npos);
-    CHECK(std::stod(s.substr(pos + 7)) > 0.99);
+    CHECK(number_after(s, "val_r2=") > 0.99);
     const auto saved = tg::formats::load_npz(a.save);
     CHECK(saved.count("0.weight") == 1);
     CHECK(saved.count("scaler.mean") == 1);

@@ -26,52 +26,21 @@
 #include <vector>
 
 #include "check.hpp"
+#include "files.hpp"
+#include "training.hpp"
 
-namespace fs = std::filesystem;
-namespace nn = tapegrad::nn;
-namespace data = tapegrad::data;
 namespace formats = tapegrad::formats;
-namespace optim = tapegrad::optim;
+using namespace testing;
 
 namespace {
 
 constexpr int kEpochs = 200;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "tapegrad-crash-XXXXXX").string();
-        path = ::mkdtemp(tmpl.data());
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-
-bool same(const tg::StateDict& a, const tg::StateDict& b) {
-    if (a.size() != b.size()) return false;
-    for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
-        if (ia->first != ib->first || ia->second.dtype() != ib->second.dtype()) return false;
-        if (ia->second.dtype() == tg::f32) {
-            if (ia->second.value<float>() != ib->second.value<float>()) return false;
-        } else if (ia->second.value<double>() != ib->second.value<double>()) {
-            return false;
-        }
-    }
-    return true;
-}
-
 // y = 1 when x0 - 2 x1 > 0.3: a small classification problem.
 data::Dataset classification_data() {
-    const tg::Tensor x = tg::randn({96, 2}, 11, tg::f64);
-    tg::Tensor y = tg::zeros({96, 1}, tg::f64);
-    for (std::size_t i = 0; i < 96; ++i)
-        y.mutable_value<double>()(i, 0) =
-            x.value<double>()(i, 0) - 2 * x.value<double>()(i, 1) > 0.3 ? 1 : 0;
-    return {x, y};
+    return testing::rows_with_rule(
+        96, 2, 11, [](std::span<const double> x, double) { return x[0] - 2 * x[1] > 0.3 ? 1 : 0; });
 }
-
-const optim::LossFn bce = [](const tg::Tensor& out, const tg::Tensor& y) {
-    return nn::bce_with_logits(out, y);
-};
 
 // Everything a run holds: model, Adam (moments), a schedule and a shuffling loader.
 struct Run {
@@ -184,7 +153,7 @@ Outcome run_child(const fs::path& path, const data::Dataset& train, Plan plan, d
 TEST_CASE(
     "killed at any moment, mid-write included, training never leaves a broken checkpoint and "
     "resumes exactly") {
-    TempDir dir;
+    TempDir dir("crash");
     const data::Dataset train = classification_data();
 
     // The uninterrupted run and the checkpoint it saves after every epoch.

@@ -11,12 +11,6 @@
 
 using Catch::Contains;
 
-#define CHECK_THROWS_TYPED(expr, type, matcher) \
-    do {                                        \
-        CHECK_THROWS_AS(expr, type);            \
-        CHECK_THROWS_WITH(expr, matcher);       \
-    } while (0)
-
 namespace {
 
 using Rows = std::vector<std::size_t>;

@@ -6,23 +6,18 @@
 #include <tapegrad/data/readers.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Contains;
-
-// Both the exception's type and its message.
-#define CHECK_THROWS_TYPED(expr, type, matcher) \
-    do {                                        \
-        CHECK_THROWS_AS(expr, type);            \
-        CHECK_THROWS_WITH(expr, matcher);       \
-    } while (0)
+using testing::class_counts;
 
 namespace {
 
 const fs::path kData = TAPEGRAD_TEST_DATA;
 const fs::path kCsv = kData / "csv";
 const fs::path kIdx = kData / "idx";
-const fs::path kExamples = kData.parent_path().parent_path() / "examples" / "data";
+const fs::path kExamples = testing::examples_data();
 
 // The path as read_csv / read_idx print it, followed by the rest of the message.
 std::string at(const fs::path& p, const std::string& rest) {
@@ -32,16 +27,6 @@ std::string at(const fs::path& p, const std::string& rest) {
 std::vector<double> values(const tg::Tensor& t) {
     const auto a = t.to_array<double>();
     return {a.begin(), a.end()};
-}
-
-// How many labels of each class 0..k-1, and last the number of labels that are none of them.
-std::vector<std::size_t> class_counts(const tg::Tensor& y, std::size_t k) {
-    std::vector<std::size_t> counts(k + 1, 0);
-    for (double v : values(y)) {
-        const bool ok = v >= 0 && v < static_cast<double>(k) && v == std::floor(v);
-        ++counts[ok ? static_cast<std::size_t>(v) : k];
-    }
-    return counts;
 }
 
 std::vector<std::size_t> with_none_other(std::vector<std::size_t> counts) {

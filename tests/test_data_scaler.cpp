@@ -6,19 +6,13 @@
 #include <tapegrad/data/scaler.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 
 using Catch::Contains;
 
-#define CHECK_THROWS_TYPED(expr, type, matcher) \
-    do {                                        \
-        CHECK_THROWS_AS(expr, type);            \
-        CHECK_THROWS_WITH(expr, matcher);       \
-    } while (0)
-
 namespace {
 
-const std::filesystem::path kExamples =
-    std::filesystem::path(TAPEGRAD_TEST_DATA).parent_path().parent_path() / "examples" / "data";
+const std::filesystem::path kExamples = testing::examples_data();
 
 tg::Tensor iris_x(tg::Dtype dtype) {
     return tg::data::read_csv(kExamples / "iris.csv", "target", {.dtype = dtype}).data.x;

@@ -8,25 +8,11 @@
 #include "check.hpp"
 
 using Catch::Contains;
-
-#define CHECK_THROWS_TYPED(expr, type, matcher) \
-    do {                                        \
-        CHECK_THROWS_AS(expr, type);            \
-        CHECK_THROWS_WITH(expr, matcher);       \
-    } while (0)
+using testing::class_counts;
 
 namespace {
 
 constexpr double kPi = std::numbers::pi;
-
-std::vector<std::size_t> counts(const tg::Tensor& y, std::size_t k) {
-    std::vector<std::size_t> c(k + 1, 0);  // the last: labels that are no class
-    for (double v : y.to_array<double>()) {
-        const bool ok = v >= 0 && v < static_cast<double>(k) && v == std::floor(v);
-        ++c[ok ? static_cast<std::size_t>(v) : k];
-    }
-    return c;
-}
 
 bool same(const tg::data::Dataset& a, const tg::data::Dataset& b) {
     return a.x.to_array<double>() == b.x.to_array<double>() &&
@@ -98,7 +84,7 @@ TEST_CASE("make_blobs: shapes, balance, seed") {
     CHECK(d.x.shape() == tg::Shape{10, 3});
     CHECK(d.y.shape() == tg::Shape{10});
     CHECK(d.x.dtype() == tg::f32);
-    CHECK(counts(d.y, 3) == std::vector<std::size_t>{4, 3, 3, 0});  // 10 = 4 + 3 + 3
+    CHECK(class_counts(d.y, 3) == std::vector<std::size_t>{4, 3, 3, 0});  // 10 = 4 + 3 + 3
     CHECK(shuffled(d.y));
     CHECK(same(d, tg::data::make_blobs(10, 3, 3, 0)));
     CHECK_FALSE(same(d, tg::data::make_blobs(10, 3, 3, 1)));
@@ -108,7 +94,7 @@ TEST_CASE("make_blobs: shapes, balance, seed") {
 TEST_CASE("make_blobs: small clusters around their centres, separable") {
     const double sd = 0.1;
     const auto d = tg::data::make_blobs(600, 4, 3, 42, sd, 5.0, tg::f64);
-    CHECK(counts(d.y, 3) == std::vector<std::size_t>{200, 200, 200, 0});
+    CHECK(class_counts(d.y, 3) == std::vector<std::size_t>{200, 200, 200, 0});
     const auto x = d.x.value<double>();
     const auto y = d.y.value<double>();
     // Class means, then the spread around them and the nearest mean of every row.
@@ -150,7 +136,8 @@ TEST_CASE("make_blobs: bad arguments") {
 TEST_CASE("make_moons: without noise, points on scikit-learn's two half circles") {
     const auto d = tg::data::make_moons(201, 0.0, 3, tg::f64);
     REQUIRE(d.x.shape() == tg::Shape{201, 2});
-    CHECK(counts(d.y, 2) == std::vector<std::size_t>{100, 101, 0});  // n / 2 outer, rest inner
+    // n / 2 outer, the rest inner.
+    CHECK(class_counts(d.y, 2) == std::vector<std::size_t>{100, 101, 0});
     CHECK(shuffled(d.y));
     const auto x = d.x.value<double>();
     const auto y = d.y.value<double>();
@@ -192,7 +179,7 @@ TEST_CASE("make_moons: noise, seed, arguments") {
 TEST_CASE("make_spirals: arms at radius (i + 1) / m, angle 2π (k / classes + r)") {
     const auto d = tg::data::make_spirals(300, 3, 0.0, 11, tg::f64);
     REQUIRE(d.x.shape() == tg::Shape{300, 2});
-    CHECK(counts(d.y, 3) == std::vector<std::size_t>{100, 100, 100, 0});
+    CHECK(class_counts(d.y, 3) == std::vector<std::size_t>{100, 100, 100, 0});
     CHECK(shuffled(d.y));
     const auto x = d.x.value<double>();
     const auto y = d.y.value<double>();
@@ -214,7 +201,8 @@ TEST_CASE("make_spirals: arms at radius (i + 1) / m, angle 2π (k / classes + r)
     const auto noisy = tg::data::make_spirals(300, 3, 0.05, 11);
     CHECK(same(noisy, tg::data::make_spirals(300, 3, 0.05, 11)));
     CHECK_FALSE(same(noisy, tg::data::make_spirals(300, 3, 0.05, 12)));
-    CHECK(counts(tg::data::make_spirals(7, 2, 0.1, 0).y, 2) == std::vector<std::size_t>{4, 3, 0});
+    CHECK(class_counts(tg::data::make_spirals(7, 2, 0.1, 0).y, 2) ==
+          std::vector<std::size_t>{4, 3, 0});
     CHECK_THROWS_AS(tg::data::make_spirals(10, 0, 0.1, 0), tg::ValueError);
     CHECK_THROWS_AS(tg::data::make_spirals(10, 2, NAN, 0), tg::ValueError);
 }

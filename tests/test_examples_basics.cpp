@@ -1,23 +1,24 @@
 // Runs the worked examples quadratic, line_fit, exam_scores and logistic_regression (each in a
 // scratch directory, where their SVG files land) and checks the numbers they print against
 // values computed here independently: closed forms and plain double-precision loops.
-#include <unistd.h>
-
 #include <array>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <tapegrad/autodiff/error.hpp>
 #include <tapegrad/charts/plot.hpp>
 #include <vector>
 
+#include "example_run.hpp"
+
 namespace fs = std::filesystem;
+using testing::ExampleRun;
+using testing::lines_of;
+using testing::read_file;
 
 namespace {
 
@@ -29,66 +30,6 @@ std::string fmt(const char* format, ...) {
     va_end(args);
     return buf;
 }
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) out.push_back(line);
-    return out;
-}
-
-// The example's output and the directory it ran in (removed when this goes away).
-struct ExampleRun {
-    fs::path dir;
-    std::string out;
-    std::vector<std::string> lines;
-    int status = -1;
-
-    explicit ExampleRun(const std::string& name) {
-        dir = fs::temp_directory_path() /
-              ("tapegrad_examples_basics_" + std::to_string(::getpid()) + "_" + name);
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-        const std::string cmd = "cd '" + dir.string() + "' && OPENBLAS_NUM_THREADS=1 '" +
-                                TAPEGRAD_EXAMPLES_BIN + "/" + name + "' > out.txt 2>&1";
-        status = std::system(cmd.c_str());
-        out = read_file(dir / "out.txt");
-        lines = lines_of(out);
-    }
-    ~ExampleRun() {
-        std::error_code ignored;
-        fs::remove_all(dir, ignored);
-    }
-    ExampleRun(const ExampleRun&) = delete;
-    ExampleRun& operator=(const ExampleRun&) = delete;
-
-    bool has(const std::string& s) const { return out.find(s) != std::string::npos; }
-    // The rest of the first line that contains label, after it ("" when none does).
-    std::string after(const std::string& label) const {
-        for (const auto& line : lines) {
-            const auto at = line.find(label);
-            if (at != std::string::npos) return line.substr(at + label.size());
-        }
-        return "";
-    }
-    // An SVG file the example wrote, with at least one drawn line in it.
-    void require_svg(const std::string& file) const {
-        INFO(file);
-        REQUIRE(fs::exists(dir / file));
-        const std::string svg = read_file(dir / file);
-        CHECK(svg.find("<svg") != std::string::npos);
-        CHECK(svg.find("</svg>") != std::string::npos);
-        CHECK(
-            (svg.find("<polyline") != std::string::npos || svg.find("<path") != std::string::npos));
-    }
-};
 
 // A numeric CSV with a header row: the rows.
 std::vector<std::vector<double>> read_rows(const fs::path& path) {

@@ -2,14 +2,11 @@
 // epoch), each in a scratch directory where its files land, and checks what they print against
 // numbers computed here: the digits split redone with data::split, the true logistic rule redrawn
 // from its seed, the saved Fashion-MNIST weights evaluated again.
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -18,61 +15,13 @@
 #include <tapegrad/nn/nn.hpp>
 #include <vector>
 
+#include "example_run.hpp"
+
 namespace tg = tapegrad;
 namespace data = tapegrad::data;
 namespace nn = tapegrad::nn;
 namespace fs = std::filesystem;
-
-namespace {
-
-// The example's output and the directory it ran in (removed when this goes away).
-struct ExampleRun {
-    fs::path dir;
-    std::string out;
-    std::vector<std::string> lines;
-    int status = -1;
-
-    ExampleRun(const std::string& name, const std::string& args = "") {
-        dir = fs::temp_directory_path() /
-              ("tapegrad_examples_data_" + std::to_string(::getpid()) + "_" + name);
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-        const std::string cmd = "cd '" + dir.string() + "' && OPENBLAS_NUM_THREADS=1 '" +
-                                TAPEGRAD_EXAMPLES_BIN + "/" + name + "' " + args +
-                                " > out.txt 2>&1";
-        status = std::system(cmd.c_str());
-        std::ifstream in(dir / "out.txt");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        out = ss.str();
-        std::istringstream text(out);
-        for (std::string line; std::getline(text, line);) lines.push_back(line);
-    }
-    ~ExampleRun() {
-        std::error_code ignored;
-        fs::remove_all(dir, ignored);
-    }
-    ExampleRun(const ExampleRun&) = delete;
-    ExampleRun& operator=(const ExampleRun&) = delete;
-
-    // The groups of the first line matching re (empty when none does).
-    std::smatch find(const std::regex& re) const {
-        for (const auto& line : lines) {
-            std::smatch m;
-            if (std::regex_search(line, m, re)) return m;
-        }
-        return {};
-    }
-    // A file the example wrote, read whole ("" when it is missing).
-    std::string file(const std::string& name) const {
-        std::ifstream in(dir / name);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return ss.str();
-    }
-};
-
-}  // namespace
+using testing::ExampleRun;
 
 TEST_CASE("mlp_digits: test accuracy and confusion matrix agree with a split redone here") {
     ExampleRun run("mlp_digits");
@@ -113,7 +62,7 @@ TEST_CASE("mlp_digits: test accuracy and confusion matrix agree with a split red
     }
     CHECK(total == parts.test.size());
 
-    const std::smatch acc = run.find(std::regex(R"(test accuracy ([0-9.]+) \((\d+) of (\d+))"));
+    const std::smatch acc = run.match(std::regex(R"(test accuracy ([0-9.]+) \((\d+) of (\d+))"));
     REQUIRE(acc.size() == 4);
     CHECK(std::stoul(acc[2]) == trace);
     CHECK(std::stoul(acc[3]) == total);
@@ -130,10 +79,10 @@ TEST_CASE("logistic_2m 200000: the recovered weights point where the true rule d
     ExampleRun run("logistic_2m", "200000");
     INFO(run.out);
     REQUIRE(run.status == 0);
-    CHECK(run.find(std::regex(R"(^Data: 200000 training rows)")).size() == 1);
+    CHECK(run.match(std::regex(R"(^Data: 200000 training rows)")).size() == 1);
 
     // The true rule, redrawn: the first 20 normals of Generator(seed) are w*.
-    const std::smatch seed = run.find(std::regex(R"(\(seed (\d+)\))"));
+    const std::smatch seed = run.match(std::regex(R"(\(seed (\d+)\))"));
     REQUIRE(seed.size() == 2);
     tg::Generator gen(std::stoull(seed[1]));
     std::vector<double> truth(20);
@@ -160,7 +109,7 @@ TEST_CASE("logistic_2m 200000: the recovered weights point where the true rule d
     }
     const double cosine = dot / std::sqrt(nl * nt);
     CHECK(cosine > 0.95);
-    const std::smatch printed = run.find(std::regex(R"(cosine similarity ([0-9.]+))"));
+    const std::smatch printed = run.match(std::regex(R"(cosine similarity ([0-9.]+))"));
     REQUIRE(printed.size() == 2);
     // The printed weights are rounded to 4 decimals: the cosine here agrees to about 1e-4.
     CHECK(std::abs(std::stod(printed[1]) - cosine) <= 2e-4);
@@ -174,7 +123,7 @@ TEST_CASE("fashion_mnist 1: one epoch passes 0.8 and saves weights that score wh
     ExampleRun run("fashion_mnist", "1");
     INFO(run.out);
     REQUIRE(run.status == 0);
-    const std::smatch acc = run.find(std::regex(R"(^test accuracy ([0-9.]+) after 1 epoch$)"));
+    const std::smatch acc = run.match(std::regex(R"(^test accuracy ([0-9.]+) after 1 epoch$)"));
     REQUIRE(acc.size() == 2);
     const double printed = std::stod(acc[1]);
     CHECK(printed > 0.8);
@@ -205,7 +154,7 @@ TEST_CASE("fashion_mnist 1: one epoch passes 0.8 and saves weights that score wh
                                    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
     for (std::size_t c = 0; c < 10; ++c) {
         INFO(names[c]);
-        const std::smatch row = run.find(
+        const std::smatch row = run.match(
             std::regex("^  " + std::string(names[c]) + R"(\s+(\d+) /\s+(\d+)\s+[0-9.]+\s)"));
         REQUIRE(row.size() == 3);
         std::size_t total = 0;

@@ -3,14 +3,11 @@
 // and checks the numbers they print against values computed here independently: plain
 // double-precision loops of the same update rules, closed forms of the schedules, and the printed
 // tables themselves (an argmin, a ratio, a count).
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -18,63 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "example_run.hpp"
+
 namespace fs = std::filesystem;
+using testing::ExampleRun;
+using testing::read_file;
 
 namespace {
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-// The example's output and the directory it ran in (removed when this goes away).
-struct ExampleRun {
-    fs::path dir;
-    std::string out;
-    std::vector<std::string> lines;
-    int status = -1;
-
-    explicit ExampleRun(const std::string& name) {
-        dir = fs::temp_directory_path() /
-              ("tapegrad_examples_training_" + std::to_string(::getpid()) + "_" + name);
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-        const std::string cmd = "cd '" + dir.string() + "' && OPENBLAS_NUM_THREADS=1 '" +
-                                TAPEGRAD_EXAMPLES_BIN + "/" + name + "' > out.txt 2>&1";
-        status = std::system(cmd.c_str());
-        out = read_file(dir / "out.txt");
-        std::istringstream in(out);
-        for (std::string line; std::getline(in, line);) lines.push_back(line);
-    }
-    ~ExampleRun() {
-        std::error_code ignored;
-        fs::remove_all(dir, ignored);
-    }
-    ExampleRun(const ExampleRun&) = delete;
-    ExampleRun& operator=(const ExampleRun&) = delete;
-
-    bool has(const std::string& s) const { return out.find(s) != std::string::npos; }
-    // Index of the first line at or after `from` that contains s (lines.size() when none).
-    std::size_t find(const std::string& s, std::size_t from = 0) const {
-        for (std::size_t i = from; i < lines.size(); ++i)
-            if (lines[i].find(s) != std::string::npos) return i;
-        return lines.size();
-    }
-    // The rest of the first line at or after `from` that starts with prefix ("" when none).
-    std::string row(const std::string& prefix, std::size_t from = 0) const {
-        for (std::size_t i = from; i < lines.size(); ++i)
-            if (lines[i].rfind(prefix, 0) == 0) return lines[i].substr(prefix.size());
-        return "";
-    }
-    // The rest of the first line that contains label, after it ("" when none does).
-    std::string after(const std::string& label) const {
-        const std::size_t i = find(label);
-        if (i == lines.size()) return "";
-        return lines[i].substr(lines[i].find(label) + label.size());
-    }
-};
 
 // An SVG the example wrote: present, complete, with at least `lines` polylines drawn.
 void check_svg(const ExampleRun& run, const std::string& file, std::size_t lines = 1) {

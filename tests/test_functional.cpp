@@ -12,6 +12,13 @@ struct Ref {
     std::vector<double> values;
 };
 
+// A [2, 2, 2, 2] block that is zero but at (i, i) for flat indices i of [2, 2], where it is d[i].
+Ref diagonal_block(const std::vector<double>& d) {
+    Ref r{{2, 2, 2, 2}, std::vector<double>(16, 0.0)};
+    for (std::size_t i = 0; i < 4; ++i) r.values[i * 4 + i] = d[i];
+    return r;
+}
+
 // clang-format off
 const Ref kJacobianA{{3, 3},
     {0.43253750830618176, 0.0, 0.0, 0.0, 1.2039409734997735, 0.0, 0.0, 0.0, 0.1917614972050554}};
@@ -53,18 +60,15 @@ const Ref kJacobianBw{{2, 4, 3, 4},
 const Ref kJvpB{{2, 4},
     {-0.016348249240128898, 0.0461517507598711, -0.3288482492401289, 0.1711517507598711,
      0.5637960121555367, 0.0012960121555366522, 0.7512960121555367, -1.1237039878444635}};
-const Ref kHessianCxx{{2, 2, 2, 2},
-    {0.06505665428413678, 0.0, 0.0, 0.0, 0.0, 0.22732826473147894, 0.0, 0.0, 0.0, 0.0,
-     0.24604329712677875, 0.0, 0.0, 0.0, 0.0, 0.06549278505017908}};
-const Ref kHessianCxy{{2, 2, 2, 2},
-    {0.11943556537188638, 0.0, 0.0, 0.0, 0.0, 1.7240759004858182, 0.0, 0.0, 0.0, 0.0,
-     0.5051250551618707, 0.0, 0.0, 0.0, 0.0, 0.75}};
-const Ref kHessianCyx{{2, 2, 2, 2},
-    {0.11943556537188638, 0.0, 0.0, 0.0, 0.0, 1.7240759004858182, 0.0, 0.0, 0.0, 0.0,
-     0.5051250551618707, 0.0, 0.0, 0.0, 0.0, 0.75}};
-const Ref kHessianCyy{{2, 2, 2, 2},
-    {1.701552113870724, 0.0, 0.0, 0.0, 0.0, 2.662664673884607, 0.0, 0.0, 0.0, 0.0,
-     1.1354463374365935, 0.0, 0.0, 0.0, 0.0, 1.3862943611198906}};
+// The Hessian blocks of fn_c over its two [2, 2] inputs are zero but where both elements are
+// the same element (fn_c couples x and y element by element): the printed diagonals.
+const Ref kHessianCxx = diagonal_block(
+    {0.06505665428413678, 0.22732826473147894, 0.24604329712677875, 0.06549278505017908});
+const Ref kHessianCxy = diagonal_block(
+    {0.11943556537188638, 1.7240759004858182, 0.5051250551618707, 0.75});
+const Ref kHessianCyx = kHessianCxy;  // PyTorch printed the same numbers: ∂²/∂y∂x = ∂²/∂x∂y
+const Ref kHessianCyy = diagonal_block(
+    {1.701552113870724, 2.662664673884607, 1.1354463374365935, 1.3862943611198906});
 const Ref kHvpCx{{2, 2},
     {0.12210500117098319, -1.2930569253643636, -0.3755841761443247, -0.1383804112123657}};
 const Ref kHvpCy{{2, 2},

@@ -32,6 +32,18 @@ void check_reduce(Reduce f, std::uint64_t seed, int order) {
 
 }  // namespace
 
+// A TEST_CASE "gradcheck FN, first and second order": tg::FN over all elements of a [3, 4]
+// tensor (seeded by all_seed), then over axes as check_reduce does (from axes_seed).
+#define REDUCTION_GRADCHECK(fn, all_seed, axes_seed)                                        \
+    TEST_CASE("gradcheck " #fn ", first and second order") {                                \
+        const int order = GENERATE(1, 2);                                                   \
+        REQUIRE_GRADCHECK_ORDER(order, [](const tg::Tensor& x) { return tg::fn(x); },       \
+                                {normal({3, 4}, all_seed)});                                \
+        check_reduce(                                                                       \
+            [](const tg::Tensor& x, const tg::Axes& a, bool k) { return tg::fn(x, a, k); }, \
+            axes_seed, order);                                                              \
+    }
+
 TEST_CASE("gradcheck sum, first and second order") {
     const int order = GENERATE(1, 2);
     REQUIRE_GRADCHECK_ORDER(order, [](const tg::Tensor& x) { return tg::sum(x); },
@@ -41,29 +53,9 @@ TEST_CASE("gradcheck sum, first and second order") {
                  10, order);
 }
 
-TEST_CASE("gradcheck mean, first and second order") {
-    const int order = GENERATE(1, 2);
-    REQUIRE_GRADCHECK_ORDER(order, [](const tg::Tensor& x) { return tg::mean(x); },
-                            {normal({3, 4}, 3)});
-    check_reduce([](const tg::Tensor& x, const tg::Axes& a, bool k) { return tg::mean(x, a, k); },
-                 20, order);
-}
-
-TEST_CASE("gradcheck max, first and second order") {
-    const int order = GENERATE(1, 2);
-    REQUIRE_GRADCHECK_ORDER(order, [](const tg::Tensor& x) { return tg::max(x); },
-                            {normal({3, 4}, 4)});
-    check_reduce([](const tg::Tensor& x, const tg::Axes& a, bool k) { return tg::max(x, a, k); },
-                 30, order);
-}
-
-TEST_CASE("gradcheck min, first and second order") {
-    const int order = GENERATE(1, 2);
-    REQUIRE_GRADCHECK_ORDER(order, [](const tg::Tensor& x) { return tg::min(x); },
-                            {normal({3, 4}, 5)});
-    check_reduce([](const tg::Tensor& x, const tg::Axes& a, bool k) { return tg::min(x, a, k); },
-                 40, order);
-}
+REDUCTION_GRADCHECK(mean, 3, 20)
+REDUCTION_GRADCHECK(max, 4, 30)
+REDUCTION_GRADCHECK(min, 5, 40)
 
 TEST_CASE("gradcheck logsumexp, first and second order") {
     const int order = GENERATE(1, 2);

@@ -32,46 +32,23 @@ tg::Tensor wide(const tg::Shape& s, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("gradcheck square, first and second order") {
-    const int order = GENERATE(1, 2);
-    check_unary([](const tg::Tensor& x) { return tg::square(x); }, normal, 100, order);
-}
-TEST_CASE("gradcheck sqrt, first and second order") {
-    const int order = GENERATE(1, 2);
-    check_unary([](const tg::Tensor& x) { return tg::sqrt(x); }, positive, 110, order);
-}
-TEST_CASE("gradcheck exp, first to third order") {
-    const int order = GENERATE(1, 2, 3);
-    check_unary([](const tg::Tensor& x) { return tg::exp(x); }, normal, 120, order);
-}
-TEST_CASE("gradcheck log, first to third order") {
-    const int order = GENERATE(1, 2, 3);
-    check_unary([](const tg::Tensor& x) { return tg::log(x); }, positive, 130, order);
-}
-TEST_CASE("gradcheck abs, first and second order") {
-    const int order = GENERATE(1, 2);
-    check_unary([](const tg::Tensor& x) { return tg::abs(x); }, kinkless, 140, order);
-}
-TEST_CASE("gradcheck sin, first and second order") {
-    const int order = GENERATE(1, 2);
-    check_unary([](const tg::Tensor& x) { return tg::sin(x); }, wide, 150, order);
-}
-TEST_CASE("gradcheck cos, first and second order") {
-    const int order = GENERATE(1, 2);
-    check_unary([](const tg::Tensor& x) { return tg::cos(x); }, wide, 160, order);
-}
-TEST_CASE("gradcheck tanh, first to third order") {
-    const int order = GENERATE(1, 2, 3);
-    check_unary([](const tg::Tensor& x) { return tg::tanh(x); }, wide, 170, order);
-}
-TEST_CASE("gradcheck sigmoid, first to third order") {
-    const int order = GENERATE(1, 2, 3);
-    check_unary([](const tg::Tensor& x) { return tg::sigmoid(x); }, wide, 180, order);
-}
-TEST_CASE("gradcheck relu, first and second order") {
-    const int order = GENERATE(1, 2);
-    check_unary([](const tg::Tensor& x) { return tg::relu(x); }, kinkless, 190, order);
-}
+// A TEST_CASE "gradcheck TITLE": the elementwise function fn on inputs drawn by make (seeded
+// from seed, one shape after another) at each derivative order listed last.
+#define UNARY_GRADCHECK(title, fn, make, seed, ...)                                                \
+    TEST_CASE("gradcheck " title) {                                                                \
+        check_unary([](const tg::Tensor& x) { return fn(x); }, make, seed, GENERATE(__VA_ARGS__)); \
+    }
+
+UNARY_GRADCHECK("square, first and second order", tg::square, normal, 100, 1, 2)
+UNARY_GRADCHECK("sqrt, first and second order", tg::sqrt, positive, 110, 1, 2)
+UNARY_GRADCHECK("exp, first to third order", tg::exp, normal, 120, 1, 2, 3)
+UNARY_GRADCHECK("log, first to third order", tg::log, positive, 130, 1, 2, 3)
+UNARY_GRADCHECK("abs, first and second order", tg::abs, kinkless, 140, 1, 2)
+UNARY_GRADCHECK("sin, first and second order", tg::sin, wide, 150, 1, 2)
+UNARY_GRADCHECK("cos, first and second order", tg::cos, wide, 160, 1, 2)
+UNARY_GRADCHECK("tanh, first to third order", tg::tanh, wide, 170, 1, 2, 3)
+UNARY_GRADCHECK("sigmoid, first to third order", tg::sigmoid, wide, 180, 1, 2, 3)
+UNARY_GRADCHECK("relu, first and second order", tg::relu, kinkless, 190, 1, 2)
 TEST_CASE("gradcheck leaky_relu, first and second order") {
     const int order = GENERATE(1, 2);
     check_unary([](const tg::Tensor& x) { return tg::leaky_relu(x); }, kinkless, 200, order);
@@ -88,14 +65,8 @@ TEST_CASE("gradcheck softplus, first to third order") {
     check_unary([](const tg::Tensor& x) { return tg::softplus(x, 2.0, 5.0); }, kinkless, 225,
                 order);
 }
-TEST_CASE("gradcheck gelu, first to third order") {
-    const int order = GENERATE(1, 2, 3);
-    check_unary([](const tg::Tensor& x) { return tg::gelu(x); }, wide, 230, order);
-}
-TEST_CASE("gradcheck erf, first and second order") {
-    const int order = GENERATE(1, 2);
-    check_unary([](const tg::Tensor& x) { return tg::erf(x); }, wide, 235, order);
-}
+UNARY_GRADCHECK("gelu, first to third order", tg::gelu, wide, 230, 1, 2, 3)
+UNARY_GRADCHECK("erf, first and second order", tg::erf, wide, 235, 1, 2)
 TEST_CASE("gradcheck clamp, first and second order") {
     const int order = GENERATE(1, 2);
     // Bounds at +-0.5; inputs kept 0.2 away from them.

@@ -12,26 +12,11 @@ using tg::OpInfo;
 
 namespace {
 
-// A test-only op: out = x², with the derivative rule deliberately wrong (3x instead of 2x).
-struct WrongSquare {
-    static constexpr OpInfo info{"wrong_square", "∂out/∂x = 3x (wrong on purpose)"};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return *in[0] * *in[0];
-    }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() * T(3) * c.in(0));
-    }
-};
+// WrongSquare (check.hpp) is out = x² with the rule 3x instead of 2x.
 
-// Right everywhere but at one element (flat index 5): the report must point there.
-struct WrongAtOneElement {
+// x², right everywhere but at one element (flat index 5): the report must point there.
+struct WrongAtOneElement : WrongSquare {
     static constexpr OpInfo info{"wrong_at_one", "∂out/∂x = 2x except at element 5"};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return *in[0] * *in[0];
-    }
     template <class T>
     static void backward(BackwardContext<T>& c) {
         xt::xarray<T> g = c.grad() * T(2) * c.in(0);

@@ -6,10 +6,12 @@
 #include <tapegrad/nn/nn.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 
 namespace nn = tg::nn;
 namespace formats = tg::formats;
 namespace fs = std::filesystem;
+using testing::scratch;
 
 namespace {
 
@@ -18,10 +20,17 @@ nn::Sequential make_model(std::uint64_t seed) {
                           nn::Linear(8, 2, {.seed = seed + 1})};
 }
 
-fs::path scratch(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / "tapegrad_test_nn_serialize";
-    fs::create_directories(dir);
-    return dir / name;
+// The message of the E that loading path into model throws; `otherwise` fails the test when
+// the load succeeds.
+template <class E>
+std::string load_error(nn::Module& model, const fs::path& path, const char* otherwise) {
+    try {
+        nn::load(model, path);
+    } catch (const E& e) {
+        return e.what();
+    }
+    FAIL(otherwise);
+    return {};
 }
 
 }  // namespace
@@ -60,14 +69,10 @@ TEST_CASE("loading names the missing entry, the wrong shape, and keeps the model
     nn::save(small, path);
     auto model = make_model(4);
     const auto before = model.state_dict();
-    try {
-        nn::load(model, path);
-        FAIL("loading a file that lacks most names did not fail");
-    } catch (const tg::ValueError& e) {
-        const std::string msg = e.what();
-        CHECK_THAT(msg, Catch::Contains(path.string()));
-        CHECK_THAT(msg, Catch::Contains("missing: 2.weight, 2.bias, 3.weight, 3.bias"));
-    }
+    const std::string msg = load_error<tg::ValueError>(
+        model, path, "loading a file that lacks most names did not fail");
+    CHECK_THAT(msg, Catch::Contains(path.string()));
+    CHECK_THAT(msg, Catch::Contains("missing: 2.weight, 2.bias, 3.weight, 3.bias"));
     for (const auto& [name, t] : model.state_dict())
         CHECK(t.value<float>() == before.at(name).value<float>());
 
@@ -85,12 +90,8 @@ TEST_CASE("a truncated file fails with an error naming the file, and loads nothi
     fs::resize_file(path, size / 2);
     auto other = make_model(6);
     const auto before = other.state_dict();
-    try {
-        nn::load(other, path);
-        FAIL("a truncated file loaded");
-    } catch (const tg::IoError& e) {
-        CHECK_THAT(std::string(e.what()), Catch::Contains(path.string()));
-    }
+    CHECK_THAT(load_error<tg::IoError>(other, path, "a truncated file loaded"),
+               Catch::Contains(path.string()));
     for (const auto& [name, t] : other.state_dict())
         CHECK(t.value<float>() == before.at(name).value<float>());
     CHECK_THROWS_AS(nn::load(other, scratch("does-not-exist.npz")), tg::IoError);

@@ -15,40 +15,15 @@
 #include <tapegrad/formats/npz.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
+using testing::TempDir;
 
 namespace {
 
 const fs::path kData = TAPEGRAD_TEST_DATA;
-
-// A fresh directory for one test, removed afterwards.
-class TempDir {
-  public:
-    TempDir() {
-        static int count = 0;
-        path_ = fs::temp_directory_path() /
-                ("tapegrad_test_npz_" + std::to_string(::getpid()) + "_" + std::to_string(count++));
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    fs::path operator/(const std::string& name) const { return path_ / name; }
-    std::set<std::string> names() const {
-        std::set<std::string> n;
-        for (const auto& e : fs::directory_iterator(path_)) n.insert(e.path().filename().string());
-        return n;
-    }
-
-  private:
-    fs::path path_;
-};
 
 std::string read_bytes(const fs::path& p) {
     std::ifstream f(p, std::ios::binary);

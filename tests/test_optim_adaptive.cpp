@@ -6,10 +6,12 @@
 #include <tapegrad/optim/rmsprop.hpp>
 
 #include "check.hpp"
+#include "optim_problems.hpp"
 
 namespace {
 
 namespace optim = tg::optim;
+using namespace testing;
 using std::sqrt;
 
 // The tiny problem of the hand-worked tests: at step t the loss is the linear f_t(w) = G_t . w,
@@ -30,15 +32,6 @@ struct Tiny {
     }
 };
 
-void require_values(const tg::Tensor& w, std::vector<double> expected, double tol = 1e-13) {
-    const auto v = w.to_array<double>();
-    REQUIRE(v.size() == expected.size());
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        INFO("element " << i << ": " << v.data()[i] << " vs " << expected[i]);
-        CHECK(std::abs(v.data()[i] - expected[i]) <= tol);
-    }
-}
-
 // Runs three steps of opt on its own Tiny problem and checks the values after each.
 template <class Opt, class Options>
 void check_three_steps(Options o, const std::vector<std::vector<double>>& want,
@@ -51,42 +44,6 @@ void check_three_steps(Options o, const std::vector<std::vector<double>>& want,
         require_values(t.w, want[static_cast<std::size_t>(s)], tol);
     }
 }
-
-// ---- the least-squares problem of tests/data/optim_reference.py --------------------------
-struct LeastSquares {
-    tg::Tensor X, Y, W, b;
-    explicit LeastSquares(tg::Dtype dtype = tg::f64) {
-        xt::xarray<double> x = xt::zeros<double>({8, 3}), y = xt::zeros<double>({8, 2});
-        for (int i = 0; i < 8; ++i) {
-            for (int j = 0; j < 3; ++j) x(i, j) = ((7 * i + 3 * j) % 11 - 5) / 4.0;
-            for (int k = 0; k < 2; ++k) y(i, k) = ((5 * i + 2 * k) % 7 - 3) / 2.0;
-        }
-        X = tg::from_array(x).to(dtype).detach();
-        Y = tg::from_array(y).to(dtype).detach();
-        W = tg::tensor({{0.1, -0.2}, {0.3, 0.05}, {-0.15, 0.25}}, dtype).requires_grad_();
-        b = tg::tensor({0.5, -0.5}, dtype).requires_grad_();
-    }
-    void step(optim::Optimizer& opt, bool negate = false) {
-        opt.zero_grad();
-        {
-            tg::Tape tape;
-            tg::Tensor loss = tg::mean(tg::square(tg::matmul(X, W) + b - Y));
-            tape.backward(negate ? -loss : loss);
-        }
-        opt.step();
-    }
-    std::vector<double> flat() const {
-        std::vector<double> out;
-        for (double v : W.to_array<double>()) out.push_back(v);
-        for (double v : b.to_array<double>()) out.push_back(v);
-        return out;
-    }
-};
-
-struct Reference {
-    const char* name;
-    double after[3][8];  // W (row-major) then b, after steps 1, 10 and 20
-};
 
 // Produced by `/usr/bin/python3 tests/data/optim_reference.py` (PyTorch 1.13, float64); the
 // options of each configuration are in that script's CONFIGS and in the test below.
@@ -138,66 +95,21 @@ const Reference kReference[] = {
 template <class Opt>
 void compare_with_pytorch(const char* name, typename Opt::Options g0, typename Opt::Options g1,
                           bool negate = false) {
-    const Reference* ref = nullptr;
-    for (const auto& r : kReference)
-        if (std::string(r.name) == name) ref = &r;
-    REQUIRE(ref != nullptr);
-    LeastSquares p;
-    Opt opt({p.W}, g0);
-    opt.add_param_group({p.b}, g1);
-    int checked = 0;
-    for (int step = 1; step <= 20; ++step) {
-        p.step(opt, negate);
-        const int slot = step == 1 ? 0 : step == 10 ? 1 : step == 20 ? 2 : -1;
-        if (slot < 0) continue;
-        const auto got = p.flat();
-        for (std::size_t i = 0; i < 8; ++i) {
-            INFO(name << " step " << step << " element " << i << ": " << got[i] << " vs "
-                      << ref->after[slot][i]);
-            CHECK(std::abs(got[i] - ref->after[slot][i]) <=
-                  1e-10 * std::max(1.0, std::abs(ref->after[slot][i])));
-            ++checked;
-        }
-    }
-    REQUIRE(checked == 24);
-}
-
-// f(w) = 0.5 w'Aw - b'w, A symmetric positive definite; returns |Aw - b|_inf after `steps`.
-double quadratic_grad_norm_after(optim::Optimizer& opt, tg::Tensor& w, int steps) {
-    const tg::Tensor A = tg::tensor({{3.0, 1.0, 0.0}, {1.0, 2.0, 0.5}, {0.0, 0.5, 1.0}}, tg::f64);
-    const tg::Tensor b = tg::tensor({{1.0}, {-1.0}, {2.0}}, tg::f64);
-    for (int s = 0; s < steps; ++s) {
-        opt.zero_grad();
-        tg::Tape tape;
-        tape.backward(tg::sum(w * tg::matmul(A, w)) * 0.5 - tg::sum(b * w));
-        opt.step();
-    }
-    const auto r = tg::matmul(A, w).to_array<double>() - b.value<double>();
-    return xt::amax(xt::abs(r))();
+    compare_with_reference<Opt>(kReference, name, g0, g1, negate);
 }
 
 // Trains 5 steps, saves, trains 5 more; a fresh optimizer on fresh parameters restored from
 // the save and trained 5 steps must land on the same bits.
 template <class Opt>
 void check_resume(typename Opt::Options o0, typename Opt::Options o1) {
-    LeastSquares run;
-    Opt opt({run.W}, o0);
-    opt.add_param_group({run.b}, o1);
-    for (int s = 0; s < 5; ++s) run.step(opt);
-    const tg::StateDict saved = opt.state_dict();
-    const tg::Tensor W5 = run.W.detach(), b5 = run.b.detach();
-    for (int s = 0; s < 5; ++s) run.step(opt);
-
-    LeastSquares resumed;
-    resumed.W.copy_(W5);
-    resumed.b.copy_(b5);
-    Opt opt2({resumed.W}, {});
-    opt2.add_param_group({resumed.b}, {});
-    opt2.load_state_dict(saved);
+    SavedAfterFive<Opt> r(o0, o1);
+    Opt opt2({r.resumed.W}, {});
+    opt2.add_param_group({r.resumed.b}, {});
+    opt2.load_state_dict(r.saved);
     CHECK(opt2.lr() == o0.lr);
     CHECK(opt2.param_groups()[1].lr == o1.lr);
-    for (int s = 0; s < 5; ++s) resumed.step(opt2);
-    CHECK(run.flat() == resumed.flat());  // bit for bit
+    for (int s = 0; s < 5; ++s) r.resumed.step(opt2);
+    CHECK(r.run.flat() == r.resumed.flat());  // bit for bit
 }
 
 template <class Opt>

@@ -6,10 +6,12 @@
 #include <tapegrad/optim/optim.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 
 namespace nn = tg::nn;
 namespace formats = tg::formats;
 namespace fs = std::filesystem;
+using testing::scratch;
 
 namespace {
 
@@ -27,12 +29,6 @@ void train(nn::Module& model, tg::optim::Optimizer& opt, int steps) {
         tape.backward(loss);
         opt.step();
     }
-}
-
-fs::path scratch(const std::string& name) {
-    const fs::path dir = fs::temp_directory_path() / "tapegrad_test_optim_checkpoint";
-    fs::create_directories(dir);
-    return dir / name;
 }
 
 }  // namespace

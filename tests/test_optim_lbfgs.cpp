@@ -6,17 +6,14 @@
 #include <tapegrad/optim/lbfgs.hpp>
 
 #include "check.hpp"
+#include "optim_problems.hpp"
 
 namespace {
 
+using namespace testing;
 using tg::optim::LBFGS;
 using tg::optim::LBFGSOptions;
 using tg::optim::LineSearch;
-
-struct Problem {
-    std::vector<tg::Tensor> params;
-    std::function<tg::Tensor()> loss;
-};
 
 // f(x, y) = (1 - x)^2 + 100 (y - x^2)^2, minimum 0 at (1, 1); x and y are two scalars.
 Problem rosenbrock(double x0, double y0, tg::Dtype dtype = tg::f64) {
@@ -38,25 +35,6 @@ Problem least_squares() {
     tg::Tensor w = tg::full({3, 1}, 0.5, tg::f64).requires_grad_();
     tg::Tensor c = tg::zeros({1}, tg::f64).requires_grad_();
     return {{w, c}, [A, B, w, c] { return tg::mean(tg::square(tg::matmul(A, w) + c - B)); }};
-}
-
-std::function<double()> closure_for(tg::optim::Optimizer& opt, const Problem& p) {
-    return [&opt, &p] {
-        opt.zero_grad();
-        tg::Tape tape;
-        tg::Tensor loss = p.loss();
-        tape.backward(loss);
-        return loss.item();
-    };
-}
-
-std::vector<double> flat(const std::vector<tg::Tensor>& params) {
-    std::vector<double> v;
-    for (const auto& p : params) {
-        auto a = p.to_array<double>();
-        v.insert(v.end(), a.begin(), a.end());
-    }
-    return v;
 }
 
 // One row per step(): {loss returned, func_evals after, parameters after...}.

@@ -6,35 +6,12 @@
 #include <tapegrad/optim/newton.hpp>
 
 #include "check.hpp"
+#include "optim_problems.hpp"
 
 namespace {
 
+using namespace testing;
 using tg::optim::Newton;
-
-struct Problem {
-    std::vector<tg::Tensor> params;
-    std::function<tg::Tensor()> loss;
-};
-
-// Zeroes the gradients, records the loss, runs backward and returns the loss.
-std::function<double()> closure_for(const Problem& p) {
-    return [&p] {
-        for (auto& t : p.params) tg::Tensor(t).zero_grad();
-        tg::Tape tape;
-        tg::Tensor loss = p.loss();
-        tape.backward(loss);
-        return loss.item();
-    };
-}
-
-std::vector<double> flat(const std::vector<tg::Tensor>& params) {
-    std::vector<double> v;
-    for (const auto& p : params) {
-        auto a = p.to_array<double>();
-        v.insert(v.end(), a.begin(), a.end());
-    }
-    return v;
-}
 
 double max_abs_grad(const std::vector<tg::Tensor>& params) {
     double m = 0.0;

@@ -4,10 +4,12 @@
 #include <tapegrad/optim/sgd.hpp>
 
 #include "check.hpp"
+#include "optim_problems.hpp"
 
 namespace {
 
 namespace optim = tg::optim;
+using namespace testing;
 
 // f(w) = w0^2 + 0.5 w1^2 from w = [1, -2]: the gradient is g = [2 w0, w1] (= [2, -2] at the
 // start), so every step below can be followed with pencil and paper.
@@ -25,15 +27,6 @@ struct Tiny {
     }
 };
 
-void require_values(const tg::Tensor& w, std::vector<double> expected, double tol = 1e-13) {
-    const auto v = w.to_array<double>();
-    REQUIRE(v.size() == expected.size());
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        INFO("element " << i << ": " << v.data()[i] << " vs " << expected[i]);
-        CHECK(std::abs(v.data()[i] - expected[i]) <= tol);
-    }
-}
-
 // Three steps of opt on the tiny problem, checked after each.
 void three_steps(optim::Optimizer& opt, Tiny& t, const std::vector<std::vector<double>>& want) {
     for (std::size_t s = 0; s < 3; ++s) {
@@ -42,42 +35,6 @@ void three_steps(optim::Optimizer& opt, Tiny& t, const std::vector<std::vector<d
         require_values(t.w, want[s]);
     }
 }
-
-// ---- the least-squares problem of tests/data/optim_reference.py --------------------------
-struct LeastSquares {
-    tg::Tensor X, Y, W, b;
-    LeastSquares() {
-        xt::xarray<double> x = xt::zeros<double>({8, 3}), y = xt::zeros<double>({8, 2});
-        for (int i = 0; i < 8; ++i) {
-            for (int j = 0; j < 3; ++j) x(i, j) = ((7 * i + 3 * j) % 11 - 5) / 4.0;
-            for (int k = 0; k < 2; ++k) y(i, k) = ((5 * i + 2 * k) % 7 - 3) / 2.0;
-        }
-        X = tg::from_array(x);
-        Y = tg::from_array(y);
-        W = tg::tensor({{0.1, -0.2}, {0.3, 0.05}, {-0.15, 0.25}}, tg::f64).requires_grad_();
-        b = tg::tensor({0.5, -0.5}, tg::f64).requires_grad_();
-    }
-    void step(optim::Optimizer& opt, bool negate = false) {
-        opt.zero_grad();
-        {
-            tg::Tape tape;
-            tg::Tensor loss = tg::mean(tg::square(tg::matmul(X, W) + b - Y));
-            tape.backward(negate ? -loss : loss);
-        }
-        opt.step();
-    }
-    std::vector<double> flat() const {
-        std::vector<double> out;
-        for (double v : W.value<double>()) out.push_back(v);
-        for (double v : b.value<double>()) out.push_back(v);
-        return out;
-    }
-};
-
-struct Reference {
-    const char* name;
-    double after[3][8];  // W (row-major) then b, after steps 1, 10 and 20
-};
 
 // Produced by `/usr/bin/python3 tests/data/optim_reference.py` (PyTorch 1.13, float64).
 const Reference kReference[] = {
@@ -106,27 +63,7 @@ const Reference kReference[] = {
 
 void compare_with_pytorch(const char* name, optim::SGD::Options g0, optim::SGD::Options g1,
                           bool negate) {
-    const Reference* ref = nullptr;
-    for (const auto& r : kReference)
-        if (std::string(r.name) == name) ref = &r;
-    REQUIRE(ref != nullptr);
-    LeastSquares p;
-    optim::SGD opt({p.W}, g0);
-    opt.add_param_group({p.b}, g1);
-    int checked = 0;
-    for (int step = 1; step <= 20; ++step) {
-        p.step(opt, negate);
-        const int slot = step == 1 ? 0 : step == 10 ? 1 : step == 20 ? 2 : -1;
-        if (slot < 0) continue;
-        const auto got = p.flat();
-        for (std::size_t i = 0; i < 8; ++i) {
-            INFO(name << " step " << step << " element " << i);
-            CHECK(std::abs(got[i] - ref->after[slot][i]) <=
-                  1e-10 * std::max(1.0, std::abs(ref->after[slot][i])));
-            ++checked;
-        }
-    }
-    REQUIRE(checked == 24);
+    compare_with_reference<optim::SGD>(kReference, name, g0, g1, negate);
 }
 
 }  // namespace
@@ -333,21 +270,6 @@ TEST_CASE("SGD matches PyTorch 1.13 over 20 steps with two groups") {
 
 // ---- convergence ---------------------------------------------------------------------------
 
-// f(w) = 0.5 w'Aw - b'w with A symmetric positive definite: the gradient Aw - b vanishes at
-// the minimum, so its largest entry measures the distance from it.
-double quadratic_grad_norm_after(optim::Optimizer& opt, tg::Tensor& w, int steps) {
-    const tg::Tensor A = tg::tensor({{3.0, 1.0, 0.0}, {1.0, 2.0, 0.5}, {0.0, 0.5, 1.0}}, tg::f64);
-    const tg::Tensor b = tg::tensor({{1.0}, {-1.0}, {2.0}}, tg::f64);
-    for (int s = 0; s < steps; ++s) {
-        opt.zero_grad();
-        tg::Tape tape;
-        tape.backward(tg::sum(w * tg::matmul(A, w)) * 0.5 - tg::sum(b * w));
-        opt.step();
-    }
-    const auto r = tg::matmul(A, w).to_array<double>() - b.value<double>();
-    return xt::amax(xt::abs(r))();
-}
-
 TEST_CASE("SGD converges on a convex quadratic") {
     SECTION("plain: |Aw - b|_inf < 1e-10 after 500 steps") {
         tg::Tensor w = tg::zeros({3, 1}, tg::f64).requires_grad_();
@@ -372,26 +294,16 @@ TEST_CASE("SGD state_dict resumes bit for bit") {
     const optim::SGD::Options o0{
         .lr = 0.05, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true};
     const optim::SGD::Options o1{.lr = 0.1, .momentum = 0.5, .dampening = 0.2};
-    LeastSquares run;
-    optim::SGD opt({run.W}, o0);
-    opt.add_param_group({run.b}, o1);
-    for (int s = 0; s < 5; ++s) run.step(opt);
-    const tg::StateDict saved = opt.state_dict();
-    const tg::Tensor W5 = run.W.detach(), b5 = run.b.detach();
-    for (int s = 0; s < 5; ++s) run.step(opt);
-
+    SavedAfterFive<optim::SGD> r(o0, o1);
     // A fresh optimizer made with other options: load_state_dict restores them too.
-    LeastSquares resumed;
-    resumed.W.copy_(W5);
-    resumed.b.copy_(b5);
-    optim::SGD opt2({resumed.W}, {.lr = 1.0});
-    opt2.add_param_group({resumed.b}, {.lr = 1.0});
-    opt2.load_state_dict(saved);
+    optim::SGD opt2({r.resumed.W}, {.lr = 1.0});
+    opt2.add_param_group({r.resumed.b}, {.lr = 1.0});
+    opt2.load_state_dict(r.saved);
     CHECK(opt2.options(0).lr == 0.05);
     CHECK(opt2.options(0).nesterov);
     CHECK(opt2.options(1).dampening == 0.2);
-    for (int s = 0; s < 5; ++s) resumed.step(opt2);
-    CHECK(run.flat() == resumed.flat());  // bit for bit
+    for (int s = 0; s < 5; ++s) r.resumed.step(opt2);
+    CHECK(r.run.flat() == r.resumed.flat());  // bit for bit
 }
 
 TEST_CASE("SGD load_state_dict rejects a state that does not fit, changing nothing") {

@@ -1,22 +1,23 @@
 // `tapegrad step`: the walkthroughs' traces against gradients derived in this file by hand
 // (chain rule on plain doubles) and by central differences, and the command's outputs.
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <sstream>
 
 #include <tapegrad/cli/graphviz.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 #include "step_command.hpp"
 #include "walkthroughs.hpp"
 
 namespace cli = tapegrad::cli;
 namespace fs = std::filesystem;
 using Catch::Contains;
+using testing::check_contains;
+using testing::read_file;
+using testing::TempDir;
 
 namespace {
 
@@ -102,13 +103,6 @@ struct Mlp {
         return g;
     }
 };
-
-fs::path scratch(const std::string& name) {
-    const fs::path dir =
-        fs::temp_directory_path() / ("tapegrad_test_step_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    return dir / name;
-}
 
 }  // namespace
 
@@ -227,39 +221,38 @@ TEST_CASE("step --all prints the whole trace with the tape's numbers") {
     a.all = true;
     const std::string s = run(a, "q\n");
     INFO(s);
-    CHECK_THAT(s, Contains("tapegrad step mlp: a 2-2-1 network"));
-    CHECK_THAT(s, Contains("forward: the tape recorded 5 nodes"));
-    CHECK_THAT(s, Contains("backward 1/5 · node 4: loss = mean(sqerr)"));
-    CHECK_THAT(s, Contains("backward 3/5 · node 2: out = linear(h, W2, b2)"));
-    CHECK_THAT(s, Contains("linear: out = x·Wᵀ + b; ∂/∂x = g·W, ∂/∂W = gᵀ·x, ∂/∂b = Σ_rows g"));
-    CHECK_THAT(s, Contains("with x = h, W = W2, b = b2"));
-    CHECK_THAT(s, Contains("tanh: ∂out/∂x = 1 - tanh²(x) = 1 - out²"));
-    CHECK_THAT(s, Contains("→ x (x)   nothing: a constant"));
-    CHECK_THAT(s, Contains("gradients of the leaves that require grad"));
+    check_contains(s, {
+                          "tapegrad step mlp: a 2-2-1 network",
+                          "forward: the tape recorded 5 nodes",
+                          "backward 1/5 · node 4: loss = mean(sqerr)",
+                          "backward 3/5 · node 2: out = linear(h, W2, b2)",
+                          "linear: out = x·Wᵀ + b; ∂/∂x = g·W, ∂/∂W = gᵀ·x, ∂/∂b = Σ_rows g",
+                          "with x = h, W = W2, b = b2",
+                          "tanh: ∂out/∂x = 1 - tanh²(x) = 1 - out²",
+                          "→ x (x)   nothing: a constant",
+                          "gradients of the leaves that require grad",
+                      });
     CHECK_THAT(s, !Contains("step 1/"));  // no interaction
 }
 
 TEST_CASE("step --dot writes the graph of the network, and an SVG when Graphviz is there") {
     cli::StepArgs a;
     a.example = "mlp";
-    a.dot = scratch("mlp.dot").string();
-    fs::remove(scratch("mlp.svg"));
+    const TempDir dir("step");
+    a.dot = (dir / "mlp.dot").string();
     const std::string s = run(a);
     INFO(s);
-    std::ifstream f(a.dot);
-    std::stringstream dot;
-    dot << f.rdbuf();
-    CHECK(dot.str().rfind("digraph tape {", 0) == 0);
+    const std::string dot = read_file(a.dot);
+    CHECK(dot.rfind("digraph tape {", 0) == 0);
     for (const char* name :
          {"<b>W1</b>", "<b>b1</b>", "<b>z1</b>", "<b>h</b>", "<b>out</b>", "<b>loss</b>"})
-        CHECK_THAT(dot.str(), Contains(name));
+        CHECK_THAT(dot, Contains(name));
     if (tg::cli::find_graphviz_dot().empty()) {
         CHECK_THAT(s, Contains("apt-get install graphviz"));
     } else {
         CHECK_THAT(s, Contains("mlp.svg"));
-        CHECK(fs::file_size(scratch("mlp.svg")) > 1000);
+        CHECK(fs::file_size(dir / "mlp.svg") > 1000);
     }
-    fs::remove_all(scratch("").parent_path());
 }
 
 TEST_CASE("step --gradcheck prints the table of analytic and numeric gradients") {
@@ -281,11 +274,13 @@ TEST_CASE("step reads commands from its input: next, previous, print, quit") {
     a.example = "quadratic";
     const std::string s = run(a, "n\nn\np\nprint w\nwhat\ne\nq\n");
     INFO(s);
-    CHECK_THAT(s, Contains("forward 1/4 · node 0: sq = square(w)"));
-    CHECK_THAT(s, Contains("forward 3/4 · node 2: u = add(sq, lin)"));
-    CHECK_THAT(s, Contains("step 2/9 > "));
-    CHECK_THAT(s, Contains("w = leaf, requires grad  ([] float64)"));
-    CHECK_THAT(s, Contains("unknown command 'what'"));
-    CHECK_THAT(s, Contains("end: backward is done"));
-    CHECK_THAT(s, Contains("w     []     10     14"));
+    check_contains(s, {
+                          "forward 1/4 · node 0: sq = square(w)",
+                          "forward 3/4 · node 2: u = add(sq, lin)",
+                          "step 2/9 > ",
+                          "w = leaf, requires grad  ([] float64)",
+                          "unknown command 'what'",
+                          "end: backward is done",
+                          "w     []     10     14",
+                      });
 }

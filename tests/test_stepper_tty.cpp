@@ -8,10 +8,11 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "check.hpp"
 
-using Catch::Contains;
+using testing::check_contains;
 
 namespace {
 
@@ -121,37 +122,41 @@ TEST_CASE("the stepper in a terminal: forward, back, an arrow key, print, end, q
     }
     Tmux tmux;
     tmux.start("step", std::string(TAPEGRAD_CLI_BIN) + " step quadratic");
-    std::string s = tmux.wait_for("step", "step 1/9 > ");
-    CHECK_THAT(s, Contains("tapegrad step quadratic"));
-    CHECK_THAT(s, Contains("forward 1/4 · node 0: sq = square(w)"));
-    CHECK_THAT(s, Contains("result  sq = 100  ([] float64)"));
+    check_contains(tmux.wait_for("step", "step 1/9 > "),
+                   {"tapegrad step quadratic", "forward 1/4 · node 0: sq = square(w)",
+                    "result  sq = 100  ([] float64)"});
 
-    tmux.keys("step", "n Enter");
-    s = tmux.wait_for("step", "step 2/9 > ");
-    CHECK_THAT(s, Contains("forward 2/4 · node 1: lin = mul_scalar(w, s = -6)"));
-    CHECK_THAT(s, Contains("lin = -60"));
-
-    tmux.keys("step", "p Enter");
-    s = tmux.wait_for("step", "step 1/9 > ", 2);  // back at the first node
-
-    tmux.keys("step", "'print w' Enter");
-    s = tmux.wait_for("step", "backward has not started");
-    CHECK_THAT(s, Contains("w = leaf, requires grad  ([] float64)"));
-    CHECK_THAT(s, Contains("value     10"));
-
-    tmux.keys("step", "e Enter");
-    s = tmux.wait_for("step", "step 9/9 > ");
-    CHECK_THAT(s, Contains("end: backward is done"));
-    CHECK_THAT(s, Contains("w     []     10     14"));
-
-    // ← at the line prompt arrives as ESC [ D: one node back, the last backward step.
-    tmux.keys("step", "Left Enter");
-    s = tmux.wait_for("step", "step 8/9 > ");
-    CHECK_THAT(s, Contains("backward 4/4 · node 0: sq = square(w)"));
-    CHECK_THAT(s, Contains("→ w (x)  20, added to the -6 it already had: 14"));
-
-    tmux.keys("step", "'print w' Enter");
-    s = tmux.wait_for("step", "14  (final)");
+    // What each key press brings to the screen: the text waited for (and how many times it
+    // must be there by then) and what else must show.
+    struct Press {
+        std::string keys, until;
+        std::size_t times;
+        std::vector<std::string> shows;
+    };
+    const std::vector<Press> presses = {
+        {"n Enter",
+         "step 2/9 > ",
+         1,
+         {"forward 2/4 · node 1: lin = mul_scalar(w, s = -6)", "lin = -60"}},
+        {"p Enter", "step 1/9 > ", 2, {}},  // back at the first node
+        {"'print w' Enter",
+         "backward has not started",
+         1,
+         {"w = leaf, requires grad  ([] float64)", "value     10"}},
+        {"e Enter", "step 9/9 > ", 1, {"end: backward is done", "w     []     10     14"}},
+        // ← at the line prompt arrives as ESC [ D: one node back, the last backward step.
+        {"Left Enter",
+         "step 8/9 > ",
+         1,
+         {"backward 4/4 · node 0: sq = square(w)",
+          "→ w (x)  20, added to the -6 it already had: 14"}},
+        {"'print w' Enter", "14  (final)", 1, {}},
+    };
+    for (const auto& press : presses) {
+        INFO("after " << press.keys);
+        tmux.keys("step", press.keys);
+        check_contains(tmux.wait_for("step", press.until, press.times), press.shows);
+    }
 
     tmux.keys("step", "q Enter");
     CHECK(tmux.exit_status("step") == "0");

@@ -9,30 +9,25 @@
 #include <vector>
 
 #include "check.hpp"
+#include "training.hpp"
 
-namespace nn = tapegrad::nn;
-namespace data = tapegrad::data;
-namespace optim = tapegrad::optim;
+using testing::same;
 
 namespace {
-
-bool same(const tg::StateDict& a, const tg::StateDict& b) {
-    if (a.size() != b.size()) return false;
-    for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
-        if (ia->first != ib->first || ia->second.dtype() != ib->second.dtype()) return false;
-        if (ia->second.dtype() == tg::f32) {
-            if (ia->second.value<float>() != ib->second.value<float>()) return false;
-        } else if (ia->second.value<double>() != ib->second.value<double>()) {
-            return false;
-        }
-    }
-    return true;
-}
 
 struct Outcome {
     tg::StateDict weights;
     std::vector<double> losses;
 };
+
+// 15 epochs of fit: the weights they end with and the loss of every epoch.
+Outcome fit_15_epochs(nn::Module& model, optim::Optimizer& opt, const optim::LossFn& loss,
+                      data::DataLoader& loader) {
+    const auto r = optim::fit(model, opt, loss, loader, {.epochs = 15});
+    Outcome o{model.state_dict(), {}};
+    for (const auto& logs : r.epochs) o.losses.push_back(logs.at("loss"));
+    return o;
+}
 
 // A float32 classifier: initial weights from this thread's default generator (Linear
 // without a seed; manual_seed), Dropout (its own generator), cross-entropy over 3 classes,
@@ -51,31 +46,21 @@ Outcome train_classifier() {
     const optim::LossFn loss = [](const tg::Tensor& out, const tg::Tensor& target) {
         return nn::cross_entropy(out, target);
     };
-    const auto r = optim::fit(model, opt, loss, loader, {.epochs = 15});
-    Outcome o{model.state_dict(), {}};
-    for (const auto& logs : r.epochs) o.losses.push_back(logs.at("loss"));
-    return o;
+    return fit_15_epochs(model, opt, loss, loader);
 }
 
 // A float64 regression: seeded weights, SGD with Nesterov momentum, mean squared error.
 Outcome train_regression() {
     tg::manual_seed(99);
-    const tg::Tensor x = tg::randn({150, 3}, 4, tg::f64);
-    tg::Tensor y = tg::zeros({150, 1}, tg::f64);
-    for (std::size_t i = 0; i < 150; ++i)
-        y.mutable_value<double>()(i, 0) = std::sin(x.value<double>()(i, 0)) +
-                                          0.5 * x.value<double>()(i, 1) * x.value<double>()(i, 2);
+    // y = sin(x0) + 0.5 x1 x2.
+    const data::Dataset rows = testing::rows_with_rule(
+        150, 3, 4,
+        [](std::span<const double> x, double) { return std::sin(x[0]) + 0.5 * x[1] * x[2]; });
     nn::Sequential model(nn::Linear(3, 24, {.seed = 5, .dtype = tg::f64}), nn::Tanh(),
                          nn::Linear(24, 1, {.seed = 6, .dtype = tg::f64}));
     optim::SGD opt(model.parameters(), {.lr = 0.05, .momentum = 0.9, .nesterov = true});
-    data::DataLoader loader({x, y}, {.batch_size = 10, .seed = 2});
-    const optim::LossFn loss = [](const tg::Tensor& out, const tg::Tensor& target) {
-        return nn::mse_loss(out, target);
-    };
-    const auto r = optim::fit(model, opt, loss, loader, {.epochs = 15});
-    Outcome o{model.state_dict(), {}};
-    for (const auto& logs : r.epochs) o.losses.push_back(logs.at("loss"));
-    return o;
+    data::DataLoader loader(rows, {.batch_size = 10, .seed = 2});
+    return fit_15_epochs(model, opt, testing::mse, loader);
 }
 
 }  // namespace

@@ -1,11 +1,8 @@
 // Seeing backprop: the backward observer hook, the forward listing, the stepper's trace (its
 // numbers checked against gradients derived by hand), the DOT export and the readable
 // gradient-check table.
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <tapegrad/autodiff/op.hpp>
 #include <tapegrad/autodiff/trace.hpp>
@@ -14,6 +11,7 @@
 #include <tapegrad/nn/loss.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
 
 using namespace testing;
 using Catch::Contains;
@@ -39,26 +37,6 @@ struct Recorder : tg::BackwardObserver {
 double item(const tg::Tensor& t) {
     REQUIRE(t.defined());
     return t.item();
-}
-
-// The test-only op of test_gradcheck: the rule is wrong on purpose (3x instead of 2x).
-struct WrongSquare {
-    static constexpr tg::OpInfo info{"wrong_square", "∂out/∂x = 3x (wrong on purpose)"};
-    template <class T>
-    static xt::xarray<T> forward(const tg::Inputs<T>& in, const tg::OpArgs&) {
-        return *in[0] * *in[0];
-    }
-    template <class T>
-    static void backward(tg::BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() * T(3) * c.in(0));
-    }
-};
-
-fs::path scratch_dir() {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("tapegrad_test_trace_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir;
 }
 
 }  // namespace
@@ -114,14 +92,16 @@ TEST_CASE("the forward listing names every tensor and shows small values in full
     CHECK(tensors[5].name == "s");
     const std::string listing = tg::forward_listing(tape);
     INFO(listing);
-    CHECK_THAT(listing, Contains("#  name     op                    inputs"));
-    CHECK_THAT(listing, Contains("0  w        leaf (requires grad)"));
-    CHECK_THAT(listing, Contains("2  mul_2    mul                   w, const_1"));
-    CHECK_THAT(listing, Contains("[]      float64  6"));
-    // 25 elements: summarised as shape, min, max, mean.
-    CHECK_THAT(listing, Contains("<shape [5, 5]: min 0, max 144, mean 72>"));
-    CHECK_THAT(listing, Contains("5  s        sum"));
-    CHECK_THAT(listing, Contains("1800"));
+    check_contains(listing, {
+                                "#  name     op                    inputs",
+                                "0  w        leaf (requires grad)",
+                                "2  mul_2    mul                   w, const_1",
+                                "[]      float64  6",
+                                // 25 elements: summarised as shape, min, max, mean.
+                                "<shape [5, 5]: min 0, max 144, mean 72>",
+                                "5  s        sum",
+                                "1800",
+                            });
 }
 
 TEST_CASE("values print in full or summarised, with the chosen digits") {
@@ -222,12 +202,14 @@ TEST_CASE("the stepper's trace: arriving gradients, contributions and accumulati
 
     const std::string text = stepper.describe_step(3);
     INFO(text);
-    CHECK_THAT(text, Contains("backward 4/4 · node 0: xx = mul(x, x)"));
-    CHECK_THAT(text, Contains("∂f/∂xx = 5"));
-    CHECK_THAT(text, Contains("mul: ∂out/∂a = b, ∂out/∂b = a"));
-    CHECK_THAT(text, Contains("with a = x, b = x"));
-    CHECK_THAT(text, Contains("→ x (a and b: the same tensor)  20"));
-    CHECK_THAT(text, Contains("added to the 15 it already had: 35"));
+    check_contains(text, {
+                             "backward 4/4 · node 0: xx = mul(x, x)",
+                             "∂f/∂xx = 5",
+                             "mul: ∂out/∂a = b, ∂out/∂b = a",
+                             "with a = x, b = x",
+                             "→ x (a and b: the same tensor)  20",
+                             "added to the 15 it already had: 35",
+                         });
     const std::string first = stepper.describe_step(0);
     INFO(first);
     CHECK_THAT(first, Contains("∂f/∂f = 1  (the seed: backward starts here)"));
@@ -274,13 +256,15 @@ TEST_CASE("the stepper walks forward and back, prints tensors, and never crashes
     tg::cli::interact(stepper, in, out);
     const std::string s = out.str();
     INFO(s);
-    CHECK_THAT(s, Contains("step 1/5 > "));
-    CHECK_THAT(s, Contains("step 3/5 > "));
-    CHECK_THAT(s, Contains("d = add_scalar(w, s = -1)  ([] float64)\n  value     2"));
-    CHECK_THAT(s, Contains("unknown command 'foo'; h lists the commands"));
-    CHECK_THAT(s, Contains("unknown command 'd' (to see that tensor: print d)"));
-    CHECK_THAT(s, Contains("(this is the end: b goes to the beginning, q quits)"));
-    CHECK_THAT(s, Contains("(only → and ← move; h lists the commands)"));
+    check_contains(s, {
+                          "step 1/5 > ",
+                          "step 3/5 > ",
+                          "d = add_scalar(w, s = -1)  ([] float64)\n  value     2",
+                          "unknown command 'foo'; h lists the commands",
+                          "unknown command 'd' (to see that tensor: print d)",
+                          "(this is the end: b goes to the beginning, q quits)",
+                          "(only → and ← move; h lists the commands)",
+                      });
     CHECK_THAT(s, !Contains("\x1b"));
     CHECK_THAT(s, Contains("(this is the beginning)"));
     CHECK_THAT(s, Contains("print NAME"));
@@ -340,41 +324,34 @@ TEST_CASE("the DOT graph holds every tensor and op, and Graphviz renders it") {
     const std::string dot = stepper.dot("a \"quoted\" title");
     INFO(dot);
     CHECK(dot.rfind("digraph tape {", 0) == 0);
-    CHECK_THAT(dot, Contains("label=\"a \\\"quoted\\\" title\""));
-    CHECK_THAT(dot, Contains("<b>w</b>&#160;&#160;<font color=\"#555555\">[2] float64</font>"));
-    CHECK_THAT(dot, Contains("<td align=\"left\">value</td><td align=\"left\">[0.5, -1]</td>"));
-    // ∂loss/∂w = (1 - tanh²(w·x))·x, to 4 digits.
-    CHECK_THAT(dot, Contains("<td align=\"left\">grad</td><td align=\"left\">[0.8399, 0.42]</td>"));
-    CHECK_THAT(dot, Contains("t0 -> op2 [label=\"a\"]"));
-    CHECK_THAT(dot, Contains("op2 -> t2"));
-    CHECK_THAT(dot, Contains("tooltip=\"tanh: ∂out/∂x = 1 - tanh²(x) = 1 - out²\""));
+    check_contains(dot, {
+                            "label=\"a \\\"quoted\\\" title\"",
+                            "<b>w</b>&#160;&#160;<font color=\"#555555\">[2] float64</font>",
+                            "<td align=\"left\">value</td><td align=\"left\">[0.5, -1]</td>",
+                            // ∂loss/∂w = (1 - tanh²(w·x))·x, to 4 digits.
+                            "<td align=\"left\">grad</td><td align=\"left\">[0.8399, 0.42]</td>",
+                            "t0 -> op2 [label=\"a\"]",
+                            "op2 -> t2",
+                            "tooltip=\"tanh: ∂out/∂x = 1 - tanh²(x) = 1 - out²\"",
+                        });
     // From the tape itself: the leaf's gradient is read from its .grad().
     CHECK_THAT(from_tape, Contains("[0.8399, 0.42]"));
 
-    const auto path = scratch_dir() / "graph.dot";
-    std::filesystem::remove(scratch_dir() / "graph.svg");
+    const TempDir dir("trace");
+    const auto path = dir / "graph.dot";
     const auto files = tg::cli::write_graph(dot, path);
-    std::ifstream f(path);
-    std::stringstream back;
-    back << f.rdbuf();
-    CHECK(back.str() == dot);
+    CHECK(read_file(path) == dot);
     if (tg::cli::find_graphviz_dot().empty()) {
         CHECK(files.svg.empty());
         CHECK_THAT(files.message, Contains("apt-get install graphviz") && Contains("dot -Tsvg"));
     } else {
         // dot -Tsvg succeeded (write_graph throws when it fails): the DOT parses.
-        REQUIRE(files.svg == scratch_dir() / "graph.svg");
-        std::ifstream svg(files.svg);
-        std::stringstream text;
-        text << svg.rdbuf();
-        CHECK_THAT(text.str(), Contains("<svg") && Contains("loss"));
+        REQUIRE(files.svg == dir / "graph.svg");
+        CHECK_THAT(read_file(files.svg), Contains("<svg") && Contains("loss"));
         // A DOT file that does not parse is an error, named.
-        CHECK_THROWS_WITH(tg::cli::write_graph("digraph {", scratch_dir() / "bad.dot"),
-                          Contains("bad.dot"));
+        CHECK_THROWS_WITH(tg::cli::write_graph("digraph {", dir / "bad.dot"), Contains("bad.dot"));
     }
-    CHECK_THROWS_AS(tg::cli::write_graph(dot, scratch_dir() / "no-such-dir" / "x.dot"),
-                    tg::IoError);
-    fs::remove_all(scratch_dir());
+    CHECK_THROWS_AS(tg::cli::write_graph(dot, dir / "no-such-dir" / "x.dot"), tg::IoError);
 }
 
 TEST_CASE("the gradient-check table lists every comparison, worst first") {
@@ -404,11 +381,13 @@ TEST_CASE("the gradient-check table lists every comparison, worst first") {
     }
     const std::string s = table.to_string(2);
     INFO(s);
-    CHECK_THAT(s, Contains("gradcheck FAILED"));
-    CHECK_THAT(s, Contains("worst 2 of 4"));
-    CHECK_THAT(s, Contains("input  element  analytic"));
-    CHECK_THAT(s, Contains("x      [2]"));
-    CHECK_THAT(s, Contains("FAIL"));
+    check_contains(s, {
+                          "gradcheck FAILED",
+                          "worst 2 of 4",
+                          "input  element  analytic",
+                          "x      [2]",
+                          "FAIL",
+                      });
 
     // Parameters in place, named by the caller; a right model passes every row.
     auto w = tg::tensor({{0.5, -0.25}}, tg::f64).requires_grad_();

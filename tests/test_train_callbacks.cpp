@@ -2,12 +2,9 @@
 // EarlyStopping's restore of the best weights however training ends, LRFinder's sweep and its
 // exact restore, DivergenceGuard's catch of a NaN and of a blown-up loss, and Checkpoint's
 // bit-identical resume.
-#include <unistd.h>
 #include <algorithm>
 #include <cmath>
-
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <tapegrad/charts/training.hpp>
@@ -21,89 +18,14 @@
 #include <tapegrad/optim/sgd.hpp>
 
 #include "check.hpp"
+#include "files.hpp"
+#include "training.hpp"
 
-namespace nn = tapegrad::nn;
-namespace data = tapegrad::data;
 namespace formats = tapegrad::formats;
 namespace charts = tapegrad::charts;
-namespace optim = tapegrad::optim;
-namespace fs = std::filesystem;
+using namespace testing;
 
 namespace {
-
-// y = 1 when 2 x0 - x1 + 0.5 + 0.5 noise > 0.
-data::Dataset logistic_data(std::size_t n, std::uint64_t seed) {
-    const tg::Tensor x = tg::randn({n, 2}, seed, tg::f64);
-    const tg::Tensor noise = tg::randn({n}, seed + 1000, tg::f64);
-    tg::Tensor y = tg::zeros({n, 1}, tg::f64);
-    auto& yv = y.mutable_value<double>();
-    const auto& xv = x.value<double>();
-    for (std::size_t i = 0; i < n; ++i)
-        yv(i, 0) = 2 * xv(i, 0) - xv(i, 1) + 0.5 + 0.5 * noise.value<double>()(i) > 0 ? 1 : 0;
-    return {x, y};
-}
-
-// y = x·(1, -2, 0.5) + 0.3 exactly: a convex least-squares problem.
-data::Dataset linear_data(std::size_t n, std::uint64_t seed) {
-    const tg::Tensor x = tg::randn({n, 3}, seed, tg::f64);
-    tg::Tensor y = tg::zeros({n, 1}, tg::f64);
-    auto& yv = y.mutable_value<double>();
-    const auto& xv = x.value<double>();
-    for (std::size_t i = 0; i < n; ++i) yv(i, 0) = xv(i, 0) - 2 * xv(i, 1) + 0.5 * xv(i, 2) + 0.3;
-    return {x, y};
-}
-
-const optim::LossFn bce = [](const tg::Tensor& out, const tg::Tensor& y) {
-    return nn::bce_with_logits(out, y);
-};
-const optim::LossFn mse = [](const tg::Tensor& out, const tg::Tensor& y) {
-    return nn::mse_loss(out, y);
-};
-
-nn::Linear logistic_model() {
-    return nn::Linear(2, 1, {.seed = 0, .dtype = tg::f64});
-}
-
-// Same names, dtypes, shapes and bit-identical values.
-bool same(const tg::StateDict& a, const tg::StateDict& b) {
-    if (a.size() != b.size()) return false;
-    for (const auto& [k, v] : a) {
-        auto it = b.find(k);
-        if (it == b.end() || it->second.dtype() != v.dtype() || it->second.shape() != v.shape())
-            return false;
-        if (!(it->second.to_array<double>() == v.to_array<double>())) return false;
-    }
-    return true;
-}
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
-}
-
-// A folder of its own for the files a test writes, removed afterwards.
-struct TempDir {
-    fs::path path;
-    explicit TempDir(const std::string& name)
-        : path(fs::temp_directory_path() /
-               ("tapegrad_" + name + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
 
 // Stops training after the epoch with this 0-based index.
 struct StopAfter : optim::Callback {
@@ -142,10 +64,9 @@ struct WeightsBeforeStep : optim::Callback {
 
 TEST_CASE("History records every epoch and writes them as CSV at train end, HistoryChart as SVG") {
     TempDir dir("history");
-    const auto train = logistic_data(64, 1), val = logistic_data(32, 2);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
+    const auto val = logistic_data(32, 2);
     optim::History history({.csv_path = dir.path / "h.csv"});
     charts::HistoryChart chart({.path = dir.path / "h.svg"});
     const auto r = optim::fit(model, opt, bce, loader,
@@ -157,7 +78,7 @@ TEST_CASE("History records every epoch and writes them as CSV at train end, Hist
     REQUIRE(history.epochs() == std::vector<int>{0, 1, 2});
     REQUIRE(history.values("val_loss")[2] == r.epochs[2].at("val_loss"));
 
-    const auto lines = split_lines(read_file(dir.path / "h.csv"));
+    const auto lines = lines_of(read_file(dir.path / "h.csv"));
     REQUIRE(lines.size() == 4);
     REQUIRE(lines[0] == "epoch,accuracy,loss,lr,val_accuracy,val_loss");
     for (std::size_t e = 0; e < 3; ++e) {
@@ -178,10 +99,8 @@ TEST_CASE("History records every epoch and writes them as CSV at train end, Hist
 
 TEST_CASE("History leaves a cell empty where an epoch lacks a log") {
     TempDir dir("history_cells");
-    const auto train = logistic_data(16, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run(16, {.batch_size = 16});
+    auto& [train, loader, model, opt] = run;
     optim::TrainState state{.model = model, .optimizer = opt, .loader = loader};
     optim::History history;
     history.on_train_begin(state);
@@ -197,17 +116,16 @@ TEST_CASE("History leaves a cell empty where an epoch lacks a log") {
 // ---- ProgressBar -----------------------------------------------------------------------
 
 TEST_CASE("ProgressBar writes exactly one line per epoch when the output is not a terminal") {
-    const auto train = logistic_data(64, 1), val = logistic_data(32, 2);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
+    const auto val = logistic_data(32, 2);
     std::ostringstream out;
     optim::ProgressBar bar(out);  // automatic: a string stream is no terminal
     optim::fit(model, opt, bce, loader, {.epochs = 3, .validation = &val, .callbacks = {&bar}});
     REQUIRE_FALSE(bar.terminal());
     const std::string text = out.str();
     REQUIRE(text.find('\r') == std::string::npos);
-    const auto lines = split_lines(text);
+    const auto lines = lines_of(text);
     REQUIRE(lines.size() == 3);
     for (int e = 0; e < 3; ++e) {
         const auto& line = lines[static_cast<std::size_t>(e)];
@@ -220,10 +138,8 @@ TEST_CASE("ProgressBar writes exactly one line per epoch when the output is not 
 
 TEST_CASE(
     "ProgressBar redraws a live line with a carriage return on a terminal and ends it per epoch") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
     std::ostringstream out;
     optim::ProgressBar bar(out, {.mode = optim::ProgressMode::terminal, .refresh_seconds = 0});
     StopAfter stop(2);
@@ -232,7 +148,7 @@ TEST_CASE(
     const std::string text = out.str();
     // Per epoch: the empty bar, one redraw per batch, the final line.
     REQUIRE(std::count(text.begin(), text.end(), '\r') == 3 * 6);
-    const auto lines = split_lines(text);
+    const auto lines = lines_of(text);
     REQUIRE(lines.size() == 4);  // three epochs and the stop reason
     for (int e = 0; e < 3; ++e) {
         const auto& line = lines[static_cast<std::size_t>(e)];
@@ -248,10 +164,8 @@ TEST_CASE(
 // ---- EarlyStopping ---------------------------------------------------------------------
 
 TEST_CASE("EarlyStopping stops after patience epochs and restores the best weights") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
     Scripted script("val_loss", {5, 3, 4, 4.5, 6, 7, 8, 9});
     optim::EarlyStopping stop({.patience = 3});
     const auto r =
@@ -268,10 +182,8 @@ TEST_CASE("EarlyStopping stops after patience epochs and restores the best weigh
 }
 
 TEST_CASE("EarlyStopping restores the best weights however training ends") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
     Scripted script("val_loss", {5, 3, 4, 4.5, 6});
 
     SECTION("all epochs ran") {
@@ -315,17 +227,15 @@ TEST_CASE("EarlyStopping restores the best weights however training ends") {
 }
 
 TEST_CASE("EarlyStopping's monitor: fallback to loss, max for accuracy, min_delta") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
 
     SECTION("no validation: val_loss falls back to loss, with one note") {
         std::ostringstream notes;
         optim::EarlyStopping stop({.patience = 2, .notes = &notes});
         const auto r = optim::fit(model, opt, bce, loader, {.epochs = 4, .callbacks = {&stop}});
         REQUIRE(stop.monitor() == "loss");
-        REQUIRE(split_lines(notes.str()).size() == 1);
+        REQUIRE(lines_of(notes.str()).size() == 1);
         REQUIRE(notes.str().find("no val_loss") != std::string::npos);
         REQUIRE(stop.best_value() ==
                 r.epochs[static_cast<std::size_t>(stop.best_epoch())].at("loss"));
@@ -493,7 +403,7 @@ TEST_CASE("LRFinder writes its curve as CSV and SVG") {
     REQUIRE(finder.lrs().size() == 12);
     finder.save_csv(dir.path / "lr.csv");
     charts::plot_lr_finder(finder.result(), dir.path / "lr.svg");
-    const auto lines = split_lines(read_file(dir.path / "lr.csv"));
+    const auto lines = lines_of(read_file(dir.path / "lr.csv"));
     REQUIRE(lines.size() == 13);
     REQUIRE(lines[0] == "step,lr,loss,smoothed_loss");
     REQUIRE(lines[1].rfind("1,1e-07,", 0) == 0);
@@ -508,10 +418,8 @@ TEST_CASE("DivergenceGuard catches a NaN loss and restores the last good weights
         tg::Tensor l = nn::bce_with_logits(out, y);
         return ++calls == 7 ? l + std::numeric_limits<double>::quiet_NaN() : l;
     };
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches: step 7 is epoch 2, batch 3
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;  // 4 batches: step 7 is epoch 2, batch 3
+    auto& [train, loader, model, opt] = run;
     WeightsBeforeStep before;
     optim::DivergenceGuard guard;
     const auto r =
@@ -531,12 +439,7 @@ TEST_CASE("DivergenceGuard catches a NaN loss and restores the last good weights
 
 namespace {
 
-// f(w) = (w - 3)^2 whatever the batch: the one-weight quadratic.
-struct Quadratic : nn::Module {
-    tg::Tensor w = tg::scalar(10.0, tg::f64);
-    Quadratic() { register_parameter("w", w); }
-    tg::Tensor forward(const tg::Tensor&) override { return w; }
-};
+// f(w) = (w - 3)^2 whatever the batch, for a testing::OneWeight: the one-weight quadratic.
 const optim::LossFn quadratic_loss = [](const tg::Tensor& w, const tg::Tensor&) {
     return tg::square(w - 3.0);
 };
@@ -545,9 +448,8 @@ const optim::LossFn quadratic_loss = [](const tg::Tensor& w, const tg::Tensor&) 
 
 TEST_CASE("DivergenceGuard catches a blown-up loss (lr = 100 on a quadratic)") {
     // w_{k+1} - 3 = (1 - 2 lr)(w_k - 3) = -199 (w_k - 3): the loss grows 39601-fold per step.
-    const data::Dataset dummy{tg::zeros({8, 1}, tg::f64), tg::zeros({8, 1}, tg::f64)};
-    data::DataLoader loader(dummy, {.batch_size = 1, .shuffle = false});
-    Quadratic model;
+    data::DataLoader loader(testing::eight_zero_rows(), {.batch_size = 1, .shuffle = false});
+    testing::OneWeight model(10.0);
     optim::SGD opt(model.parameters(), {.lr = 100});
     WeightsBeforeStep before;
 
@@ -587,8 +489,7 @@ TEST_CASE("DivergenceGuard catches a blown-up loss (lr = 100 on a quadratic)") {
 TEST_CASE("DivergenceGuard leaves mini-batch noise alone (logistic regression, batches of 32)") {
     // On breast_cancer.csv single batches score from about 0.003 to 0.7 while training goes
     // well; against the best single batch that looked like a 100-fold blow-up.
-    const auto csv = data::read_csv(
-        std::string(TAPEGRAD_TEST_DATA) + "/../../examples/data/breast_cancer.csv", "target");
+    const auto csv = data::read_csv(testing::examples_data() / "breast_cancer.csv", "target");
     data::StandardScaler scaler;
     const data::Dataset data{scaler.fit_transform(csv.data.x),
                              tg::reshape(csv.data.y, {csv.data.size(), 1})};

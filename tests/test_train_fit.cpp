@@ -17,47 +17,11 @@
 #include <tapegrad/optim/sgd.hpp>
 
 #include "check.hpp"
+#include "training.hpp"
 
-namespace nn = tapegrad::nn;
-namespace data = tapegrad::data;
-namespace optim = tapegrad::optim;
+using namespace testing;
 
 namespace {
-
-// y = 1 when 2 x0 - x1 + 0.5 + 0.5 noise > 0: logistic regression that a line fits well.
-data::Dataset logistic_data(std::size_t n, std::uint64_t seed) {
-    const tg::Tensor x = tg::randn({n, 2}, seed, tg::f64);
-    const tg::Tensor noise = tg::randn({n}, seed + 1000, tg::f64);
-    tg::Tensor y = tg::zeros({n, 1}, tg::f64);
-    auto& yv = y.mutable_value<double>();
-    const auto& xv = x.value<double>();
-    for (std::size_t i = 0; i < n; ++i)
-        yv(i, 0) = 2 * xv(i, 0) - xv(i, 1) + 0.5 + 0.5 * noise.value<double>()(i) > 0 ? 1 : 0;
-    return {x, y};
-}
-
-// y = x·(1, -2, 0.5) + 0.3 + 0.1 noise, a column [N, 1].
-data::Dataset regression_data(std::size_t n, std::uint64_t seed) {
-    const tg::Tensor x = tg::randn({n, 3}, seed, tg::f64);
-    const tg::Tensor noise = tg::randn({n}, seed + 1000, tg::f64);
-    tg::Tensor y = tg::zeros({n, 1}, tg::f64);
-    auto& yv = y.mutable_value<double>();
-    const auto& xv = x.value<double>();
-    for (std::size_t i = 0; i < n; ++i)
-        yv(i, 0) = xv(i, 0) - 2 * xv(i, 1) + 0.5 * xv(i, 2) + 0.3 + 0.1 * noise.value<double>()(i);
-    return {x, y};
-}
-
-const optim::LossFn bce = [](const tg::Tensor& out, const tg::Tensor& y) {
-    return nn::bce_with_logits(out, y);
-};
-const optim::LossFn mse = [](const tg::Tensor& out, const tg::Tensor& y) {
-    return nn::mse_loss(out, y);
-};
-
-nn::Linear logistic_model() {
-    return nn::Linear(2, 1, {.seed = 0, .dtype = tg::f64});
-}
 
 std::set<std::string> keys(const optim::Logs& logs) {
     std::set<std::string> k;
@@ -177,12 +141,13 @@ struct LrRecorder : optim::Callback {
 TEST_CASE("a schedule steps once per epoch or once per batch, as asked") {
     const auto train = logistic_data(64, 1);
     data::DataLoader loader(train, {.batch_size = 16, .seed = 0});  // 4 batches
+    // Made afresh for each section (Catch runs the test case once per section).
+    auto model = logistic_model();
+    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    optim::StepLR sched(opt, 1, 0.5);
+    LrRecorder rec;
 
     SECTION("per epoch") {
-        auto model = logistic_model();
-        optim::SGD opt(model.parameters(), {.lr = 0.1});
-        optim::StepLR sched(opt, 1, 0.5);
-        LrRecorder rec;
         const auto r = optim::fit(model, opt, bce, loader,
                                   {.epochs = 3, .scheduler = &sched, .callbacks = {&rec}});
         REQUIRE(r.epochs[0].at("lr") == 0.1);
@@ -193,10 +158,6 @@ TEST_CASE("a schedule steps once per epoch or once per batch, as asked") {
         REQUIRE(opt.lr() == 0.0125);  // stepped after the last epoch too
     }
     SECTION("per batch") {
-        auto model = logistic_model();
-        optim::SGD opt(model.parameters(), {.lr = 0.1});
-        optim::StepLR sched(opt, 1, 0.5);
-        LrRecorder rec;
         const auto r = optim::fit(model, opt, bce, loader,
                                   {.epochs = 3,
                                    .scheduler = &sched,
@@ -279,10 +240,8 @@ struct HookCounter : optim::Callback {
 }  // namespace
 
 TEST_CASE("a custom callback stops training after its epoch") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;
+    auto& [train, loader, model, opt] = run;
     StopAfterSecondEpoch stop;
     HookCounter count;
     const auto r =
@@ -301,10 +260,8 @@ TEST_CASE("stopping within an epoch ends it after that batch, as a partial epoch
             if (s.global_step == 6) s.stop_training = true;
         }
     } stop;
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run;  // 4 batches
+    auto& [train, loader, model, opt] = run;
     HookCounter count;
     const auto r = optim::fit(model, opt, bce, loader, {.epochs = 5, .callbacks = {&stop, &count}});
     REQUIRE(r.epochs.size() == 2);
@@ -314,10 +271,8 @@ TEST_CASE("stopping within an epoch ends it after that batch, as a partial epoch
 }
 
 TEST_CASE("fit calls every hook the right number of times and counts steps") {
-    const auto train = logistic_data(50, 1);
-    data::DataLoader loader(train, {.batch_size = 16});  // 4 batches, the last of 2 rows
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run(50, {.batch_size = 16});  // 4 batches, the last of 2 rows
+    auto& [train, loader, model, opt] = run;
     HookCounter count;
     optim::fit(model, opt, bce, loader, {.epochs = 3, .callbacks = {&count}});
     REQUIRE(count.train_begin == 1);
@@ -333,10 +288,8 @@ TEST_CASE("fit calls every hook the right number of times and counts steps") {
 }
 
 TEST_CASE("initial_epoch resumes the epoch count, the steps and the loader's order") {
-    const auto train = logistic_data(50, 1);
-    data::DataLoader loader(train, {.batch_size = 16, .seed = 11});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run(50, {.batch_size = 16, .seed = 11});
+    auto& [train, loader, model, opt] = run;
     HookCounter count;
     struct OrderRecorder : optim::Callback {
         std::vector<std::vector<std::size_t>> orders;
@@ -359,10 +312,8 @@ TEST_CASE("initial_epoch resumes the epoch count, the steps and the loader's ord
 }
 
 TEST_CASE("fit rejects bad options with messages that say what is wrong") {
-    const auto train = logistic_data(40, 1);
-    data::DataLoader loader(train, {.batch_size = 16});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run(40, {.batch_size = 16});
+    auto& [train, loader, model, opt] = run;
     REQUIRE_THROWS_AS(optim::fit(model, opt, bce, loader, {.metrics = {"acuracy"}}),
                       tg::ValueError);
     REQUIRE_THROWS_WITH(
@@ -416,10 +367,8 @@ TEST_CASE("format_logs orders training numbers, validation numbers, then lr") {
 }
 
 TEST_CASE("verbose fit prints one line per epoch and the stop reason") {
-    const auto train = logistic_data(64, 1);
-    data::DataLoader loader(train, {.batch_size = 32});
-    auto model = logistic_model();
-    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    LogisticRun run(64, {.batch_size = 32});
+    auto& [train, loader, model, opt] = run;
     StopAfterSecondEpoch stop;
     std::ostringstream captured;
     auto* old = std::cout.rdbuf(captured.rdbuf());

@@ -35,8 +35,8 @@ xt::xarray<T> reduce_to(const xt::xarray<T>& x, const Shape& target, T init, Op 
     bool leading_only = true;
     for (std::size_t i = 0; i < k; ++i) leading_only = leading_only && rstride[i] == 0;
     if (leading_only && inner == 1) {
-        // Everything into one element (a full sum, a loss's mean): kLanes partial results side
-        // by side, so that each add need not wait for the one before (4 cycles each).
+        // Everything into one element (a full sum, a loss's mean): L partial results side by
+        // side (64 bytes' worth), so that each add need not wait for the one before (4 cycles).
         constexpr std::size_t L = 64 / sizeof(T);
         T part[L];
         std::fill(part, part + L, init);

@@ -1,5 +1,5 @@
 #pragma once
-// Private to tapegrad::nn: one array in NumPy's .npy format (numpy/lib/format.py): the magic
+// Private to tapegrad::formats: one array in NumPy's .npy format (numpy/lib/format.py): the magic
 // "\x93NUMPY", a version, the length of a header that is a Python dict literal, then the data.
 #include <string>
 #include <vector>

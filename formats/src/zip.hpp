@@ -1,5 +1,5 @@
 #pragma once
-// Private to tapegrad::nn: the zip container under .npz files. A writer of stored entries that
+// Private to tapegrad::formats: the zip container under .npz files. A writer of stored entries that
 // streams to a sink, and a reader of stored and deflated entries that bounds-checks every read.
 #include <cstdint>
 #include <functional>

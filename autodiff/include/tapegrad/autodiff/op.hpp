@@ -3,8 +3,8 @@
 // from the input values, and its derivative rule twice, side by side: `backward` on arrays (the
 // fast first-order pass) and `backward_graph` in tensor ops, which a recorded pass runs so that
 // the gradient can be differentiated again. apply<Op>() runs the forward and, when a tape
-// records and an input requires grad, appends the node. Every built-in op is written this way,
-// and so is a user's custom op:
+// records and an input requires grad, appends the node. Every built-in op with a derivative
+// is written this way (comparisons give constants), and so is a user's custom op:
 //
 //   struct Cube {
 //       static constexpr OpInfo info{.name = "cube", .rule = "∂out/∂x = 3x²", .elementwise = true};

@@ -119,7 +119,7 @@ Tensor eq(const Tensor& a, double s);
 // -1, 0 or 1 (0 at 0, NaN at NaN); its derivative is 0 wherever it has one, so it is a constant.
 Tensor sign(const Tensor& a);
 
-// ---- shapes (ops_shape.cpp, ops_gather.cpp) ----
+// ---- shapes (ops_shape.cpp, ops_index.cpp) ----
 Tensor reshape(const Tensor& a, const Shape& shape);  // same number of elements
 Tensor transpose(const Tensor& a);                    // reverses the axes (a.T)
 Tensor permute(const Tensor& a, const Axes& order);
