@@ -41,7 +41,7 @@ ASAN_EXCLUDE ?= ^(example_fashion_mnist_mlp|install_consumer)$$
 SANITIZER_ENV = OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 test-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) $(CHECKED_BUILD_ARGS) -DTAPEGRAD_BUILD_BENCH=OFF \
+	@cmake -S . -B $(ASAN_BUILD) $(CHECKED_BUILD_ARGS) \
 	  -DTAPEGRAD_SANITIZE="address;undefined" > $(ASAN_BUILD).configure.log 2>&1 \
 	  || (cat $(ASAN_BUILD).configure.log; exit 1)
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
@@ -59,7 +59,7 @@ empty :=
 space := $(empty) $(empty)
 TSAN_TESTS ?= test_tape_threads test_threads test_tape_nesting test_tape
 test-tsan: deps
-	@cmake -S . -B $(TSAN_BUILD) $(CHECKED_BUILD_ARGS) -DTAPEGRAD_BUILD_BENCH=OFF \
+	@cmake -S . -B $(TSAN_BUILD) $(CHECKED_BUILD_ARGS) \
 	  -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_CLI=OFF -DTAPEGRAD_SANITIZE=thread \
 	  > $(TSAN_BUILD).configure.log 2>&1 || (cat $(TSAN_BUILD).configure.log; exit 1)
 	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TESTS)
@@ -76,7 +76,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_TARGETS ?= csv idx npz checkpoint
 fuzz: deps
 	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(CHECKED_BUILD_ARGS) -DTAPEGRAD_FUZZ=ON \
-	  -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_BENCH=OFF \
+	  -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF \
 	  -DTAPEGRAD_BUILD_CLI=OFF \
 	  > $(FUZZ_BUILD).configure.log 2>&1 || (cat $(FUZZ_BUILD).configure.log; exit 1)
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
