@@ -220,7 +220,9 @@ void FirstOrder<Rule, O>::load_state_dict(const StateDict& d) {
         for_each_field([&](const OptionField<Options>& f) {
             f.set(loaded[g], detail::read_option(d, g, f.key(), name()));
         });
-        validate(loaded[g]);  // the group's lr is checked by the base class
+        Options check = loaded[g];
+        check.lr = 0;  // the group's saved lr is checked by the base class
+        validate(check);
     }
     Optimizer::load_state_dict(d);
     options_ = std::move(loaded);

@@ -24,7 +24,7 @@
 //   tg::optim::FirstOrder<SignSGD> opt(model.parameters(), {.lr = 1e-3});
 //
 // Methods that evaluate the loss more than once per step (LBFGS, Newton) subclass Optimizer
-// and implement step(closure) (and name()).
+// directly: step(closure), step() and name().
 #include <cstddef>
 #include <functional>
 #include <map>
