@@ -15,8 +15,9 @@
 // and, if it has options besides lr,
 //   static constexpr OptionField<Options> fields[] = {{"momentum", &Options::momentum}, ...};
 //   static void validate(const Options& o);     // require_option(...); the driver checks lr
-// `fields` are what state_dict saves and load_state_dict restores (without them, the options
-// stay the constructor's); the state a rule makes through ParamState is saved whole.
+// `fields` are what state_dict saves and load_state_dict restores, read in their order (so a
+// state saved by another optimizer is refused naming the first key it lacks); without them the
+// options stay the constructor's. The state a rule makes through ParamState is saved whole.
 #include <cstddef>
 #include <limits>
 #include <map>
