@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <tuple>
+#include <type_traits>
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
@@ -11,11 +11,7 @@
 #include <xsimd/xsimd.hpp>
 #endif
 
-#include "group_options.hpp"
-#include "tapegrad/autodiff/creation.hpp"
-#include "tapegrad/autodiff/error.hpp"
-
-namespace tapegrad::optim::detail {
+namespace tapegrad::optim {
 
 namespace {
 
@@ -56,13 +52,7 @@ V larger(V a, V b) {
 }
 
 template <class T>
-void update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
-            Tensor* max_exp_avg_sq, const StepScalars& s) {
-    auto& w = param.mutable_value<T>();
-    const T* g = grad.value<T>().data();
-    T* m = exp_avg.mutable_value<T>().data();
-    T* v = exp_avg_sq.mutable_value<T>().data();
-    T* vmax = max_exp_avg_sq ? max_exp_avg_sq->mutable_value<T>().data() : nullptr;
+void adam_update(T* p, const T* g, std::size_t n, T* m, T* v, T* vmax, const StepScalars& s) {
     const T b1 = static_cast<T>(s.beta1), b2 = static_cast<T>(s.beta2);
     const T one_minus_b1 = static_cast<T>(1 - s.beta1), one_minus_b2 = static_cast<T>(1 - s.beta2);
     const T wd = static_cast<T>(s.weight_decay);
@@ -70,7 +60,6 @@ void update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_
     const T eps = static_cast<T>(s.eps);
     const T bc2_sqrt = static_cast<T>(s.bias_correction2_sqrt);
     const T neg_step_size = static_cast<T>(-s.step_size);
-    T* p = w.data();
     // One element, or one xsimd batch of them (the same expression for both): a scalar loop
     // with sqrt and a division per element was half of a Fashion-MNIST epoch.
     auto step = [&](auto gi, auto pi, auto mi, auto vi, auto vmaxi) {
@@ -94,7 +83,6 @@ void update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_
         pi = pi + V(neg_step_size) * mi / denom;
         return std::tuple{pi, mi, vi, vmaxi};
     };
-    const std::size_t n = w.size();
     const FlushDenormals flush;
     std::size_t i = 0;
 #ifdef XTENSOR_USE_XSIMD
@@ -121,124 +109,46 @@ void update(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_
 
 }  // namespace
 
-void AdamBase::validate(double lr, const GroupOptions& o) const {
-    auto bad = [&](const std::string& what) { throw ValueError(name() + ": invalid " + what); };
-    if (!(lr >= 0) || std::isinf(lr)) bad("lr " + num(lr) + " (must be finite and >= 0)");
-    if (!(o.eps >= 0)) bad("eps " + num(o.eps) + " (must be >= 0)");
-    if (!(o.betas.first >= 0 && o.betas.first < 1))
-        bad("betas.first (beta1) " + num(o.betas.first) + " (must be in [0, 1))");
-    if (!(o.betas.second >= 0 && o.betas.second < 1))
-        bad("betas.second (beta2) " + num(o.betas.second) + " (must be in [0, 1))");
-    if (!(o.weight_decay >= 0)) bad("weight_decay " + num(o.weight_decay) + " (must be >= 0)");
-}
+template <bool decoupled>
+struct AdamRule {
+    using Options = std::conditional_t<decoupled, AdamWOptions, AdamOptions>;
+    static constexpr const char* name = decoupled ? "AdamW" : "Adam";
+    static constexpr OptionField<Options> fields[] = {
+        {"beta1", &Options::betas, 0},  {"beta2", &Options::betas, 1},
+        {"eps", &Options::eps},         {"weight_decay", &Options::weight_decay},
+        {"amsgrad", &Options::amsgrad}, {"maximize", &Options::maximize}};
 
-void AdamBase::add_group_checked(std::vector<Tensor> params, double lr, const GroupOptions& o) {
-    validate(lr, o);
-    add_group({std::move(params), lr});
-    options_.push_back(o);
-}
-
-void AdamBase::step() {
-    auto& groups = param_groups();
-    for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-        const GroupOptions& o = options_[gi];
-        for (std::size_t i = 0; i < groups[gi].params.size(); ++i) {
-            Tensor& p = groups[gi].params[i];
-            if (!p.has_grad()) continue;
-            auto& st = state(gi, i);
-            auto step_it = st.find("step");
-            if (step_it == st.end()) step_it = st.emplace("step", scalar(0.0, f64)).first;
-            Tensor& exp_avg = state_tensor(st, "exp_avg", p);
-            Tensor& exp_avg_sq = state_tensor(st, "exp_avg_sq", p);
-            Tensor* max_sq = o.amsgrad ? &state_tensor(st, "max_exp_avg_sq", p) : nullptr;
-
-            const double t = step_it->second.item() + 1;
-            step_it->second.fill_(t);
-            StepScalars s{};
-            s.lr = groups[gi].lr;
-            s.beta1 = o.betas.first;
-            s.beta2 = o.betas.second;
-            s.eps = o.eps;
-            s.weight_decay = o.weight_decay;
-            s.step_size = s.lr / (1 - std::pow(s.beta1, t));  // lr / bias_correction1
-            s.bias_correction2_sqrt = std::sqrt(1 - std::pow(s.beta2, t));
-            s.decoupled = decoupled_;
-            s.amsgrad = o.amsgrad;
-            s.maximize = o.maximize;
-            if (p.dtype() == f32) {
-                update<float>(p, p.grad(), exp_avg, exp_avg_sq, max_sq, s);
-            } else {
-                update<double>(p, p.grad(), exp_avg, exp_avg_sq, max_sq, s);
-            }
-        }
+    static void validate(const Options& o) {
+        require_option(o.eps >= 0, name, "eps", o.eps, "must be >= 0");
+        require_option(o.betas.first >= 0 && o.betas.first < 1, name, "betas.first (beta1)",
+                       o.betas.first, "must be in [0, 1)");
+        require_option(o.betas.second >= 0 && o.betas.second < 1, name, "betas.second (beta2)",
+                       o.betas.second, "must be in [0, 1)");
+        require_option(o.weight_decay >= 0, name, "weight_decay", o.weight_decay, "must be >= 0");
     }
-}
 
-StateDict AdamBase::state_dict() const {
-    StateDict d = Optimizer::state_dict();
-    for (std::size_t g = 0; g < options_.size(); ++g) {
-        const GroupOptions& o = options_[g];
-        d[option_key(g, "beta1")] = scalar(o.betas.first, f64);
-        d[option_key(g, "beta2")] = scalar(o.betas.second, f64);
-        d[option_key(g, "eps")] = scalar(o.eps, f64);
-        d[option_key(g, "weight_decay")] = scalar(o.weight_decay, f64);
-        d[option_key(g, "amsgrad")] = scalar(o.amsgrad ? 1 : 0, f64);
-        d[option_key(g, "maximize")] = scalar(o.maximize ? 1 : 0, f64);
+    // The maths of adam.hpp; the per-step scalars in double, the elements in adam_update.
+    template <class T>
+    static void update(ParamState<T>& p, const Options& o) {
+        const double t = p.next_step();
+        StepScalars s{};
+        s.lr = o.lr;
+        s.beta1 = o.betas.first;
+        s.beta2 = o.betas.second;
+        s.eps = o.eps;
+        s.weight_decay = o.weight_decay;
+        s.step_size = s.lr / (1 - std::pow(s.beta1, t));  // lr / bias_correction1
+        s.bias_correction2_sqrt = std::sqrt(1 - std::pow(s.beta2, t));
+        s.decoupled = decoupled;
+        s.amsgrad = o.amsgrad;
+        s.maximize = o.maximize;
+        T* max_exp_avg_sq = o.amsgrad ? p.buffer("max_exp_avg_sq") : nullptr;
+        adam_update<T>(p.value(), p.grad(), p.size(), p.buffer("exp_avg"), p.buffer("exp_avg_sq"),
+                       max_exp_avg_sq, s);
     }
-    return d;
-}
+};
 
-void AdamBase::load_state_dict(const StateDict& d) {
-    std::vector<GroupOptions> loaded = options_;
-    for (std::size_t g = 0; g < loaded.size(); ++g) {
-        GroupOptions& o = loaded[g];
-        o.betas.first = read_option(d, g, "beta1", name());
-        o.betas.second = read_option(d, g, "beta2", name());
-        o.eps = read_option(d, g, "eps", name());
-        o.weight_decay = read_option(d, g, "weight_decay", name());
-        o.amsgrad = read_option(d, g, "amsgrad", name()) != 0;
-        o.maximize = read_option(d, g, "maximize", name()) != 0;
-        validate(0.0, o);
-    }
-    Optimizer::load_state_dict(d);
-    options_ = std::move(loaded);
-}
-
-}  // namespace tapegrad::optim::detail
-
-namespace tapegrad::optim {
-
-using detail::num;
-using detail::option_key;
-using detail::read_option;
-using detail::state_tensor;
-
-Adam::Adam(std::vector<Tensor> params, Options options) : AdamBase(false) {
-    add_param_group(std::move(params), options);
-}
-
-void Adam::add_param_group(std::vector<Tensor> params, Options o) {
-    add_group_checked(std::move(params), o.lr,
-                      {o.betas, o.eps, o.weight_decay, o.amsgrad, o.maximize});
-}
-
-Adam::Options Adam::options(std::size_t g) const {
-    const GroupOptions& o = group_options(g);
-    return {param_groups()[g].lr, o.betas, o.eps, o.weight_decay, o.amsgrad, o.maximize};
-}
-
-AdamW::AdamW(std::vector<Tensor> params, Options options) : AdamBase(true) {
-    add_param_group(std::move(params), options);
-}
-
-void AdamW::add_param_group(std::vector<Tensor> params, Options o) {
-    add_group_checked(std::move(params), o.lr,
-                      {o.betas, o.eps, o.weight_decay, o.amsgrad, o.maximize});
-}
-
-AdamW::Options AdamW::options(std::size_t g) const {
-    const GroupOptions& o = group_options(g);
-    return {param_groups()[g].lr, o.betas, o.eps, o.weight_decay, o.amsgrad, o.maximize};
-}
+template class FirstOrder<AdamRule<false>, AdamOptions>;
+template class FirstOrder<AdamRule<true>, AdamWOptions>;
 
 }  // namespace tapegrad::optim

@@ -1,6 +1,5 @@
 // DivergenceGuard: stop at a NaN, infinite or blown-up loss and put back the last good weights.
 #include <cmath>
-#include <cstdio>
 #include <utility>
 
 #include "tapegrad/autodiff/error.hpp"
@@ -8,27 +7,19 @@
 
 namespace tapegrad::optim {
 
-namespace {
-
-std::string num(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
-}
-
-}  // namespace
-
 DivergenceGuard::DivergenceGuard(Options options) : options_(options) {
     if (!(options_.factor > 1))
-        throw ValueError("DivergenceGuard: factor must be > 1, got " + num(options_.factor));
+        throw ValueError("DivergenceGuard: factor must be > 1, got " +
+                         short_text(options_.factor, 4));
     if (options_.warmup_steps < 0)
         throw ValueError("DivergenceGuard: warmup_steps must be >= 0, got " +
                          std::to_string(options_.warmup_steps));
     if (!(options_.smoothing >= 0 && options_.smoothing < 1))
         throw ValueError("DivergenceGuard: smoothing must be in [0, 1), got " +
-                         num(options_.smoothing));
+                         short_text(options_.smoothing, 4));
     if (!(options_.floor >= 0))
-        throw ValueError("DivergenceGuard: floor must be >= 0, got " + num(options_.floor));
+        throw ValueError("DivergenceGuard: floor must be >= 0, got " +
+                         short_text(options_.floor, 4));
 }
 
 void DivergenceGuard::on_train_begin(TrainState& state) {
@@ -64,11 +55,12 @@ void DivergenceGuard::on_batch_end(TrainState& state) {
     std::string what;
     if (!std::isfinite(loss)) {
         // "nan" whatever its sign bit (log of a negative number gives -nan on x86).
-        what = "the loss became " + (std::isnan(loss) ? std::string("nan") : num(loss));
+        what = "the loss became " + (std::isnan(loss) ? std::string("nan") : short_text(loss, 4));
     } else if (steps_ > options_.warmup_steps && std::isfinite(reference) &&
                loss > options_.factor * reference) {
-        what = "the loss rose to " + num(loss) + ", over " + num(options_.factor) +
-               " x the best smoothed loss " + num(best_) + ",";
+        what = "the loss rose to " + short_text(loss, 4) + ", over " +
+               short_text(options_.factor, 4) + " x the best smoothed loss " +
+               short_text(best_, 4) + ",";
     }
     if (what.empty()) {  // a good step: its weights become the ones to go back to
         // The bias-corrected exponential average avg_k / (1 - beta^k), updated as
@@ -94,7 +86,8 @@ void DivergenceGuard::on_batch_end(TrainState& state) {
     state.stop_reason = what + " at epoch " + std::to_string(state.epoch + 1) + ", step " +
                         std::to_string(state.global_step) + " (batch " +
                         std::to_string(state.batch + 1) + "); " + restored +
-                        "; try a smaller learning rate (now " + num(state.optimizer.lr()) + ")";
+                        "; try a smaller learning rate (now " +
+                        short_text(state.optimizer.lr(), 4) + ")";
 }
 
 }  // namespace tapegrad::optim

@@ -1,7 +1,6 @@
 // EarlyStopping: stop when a monitored log stops improving, and put the best weights back
 // however training ended (keras issue 12511).
 #include <cmath>
-#include <cstdio>
 
 #include "tapegrad/autodiff/error.hpp"
 #include "tapegrad/optim/callbacks.hpp"
@@ -17,12 +16,6 @@ bool higher_is_better(const std::string& name) {
     return false;
 }
 
-std::string num(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    return buf;
-}
-
 }  // namespace
 
 EarlyStopping::EarlyStopping(Options options) : options_(std::move(options)) {
@@ -30,7 +23,8 @@ EarlyStopping::EarlyStopping(Options options) : options_(std::move(options)) {
         throw ValueError("EarlyStopping: patience must be >= 0, got " +
                          std::to_string(options_.patience));
     if (!(options_.min_delta >= 0))
-        throw ValueError("EarlyStopping: min_delta must be >= 0, got " + num(options_.min_delta));
+        throw ValueError("EarlyStopping: min_delta must be >= 0, got " +
+                         short_text(options_.min_delta));
 }
 
 void EarlyStopping::on_train_begin(TrainState&) {
@@ -80,9 +74,9 @@ void EarlyStopping::on_epoch_end(TrainState& state, Logs& logs) {
     stopped_ = true;
     state.stop_training = true;
     state.stop_reason = "early stopping: " + monitor_ + " did not improve by more than " +
-                        num(options_.min_delta) + " for " + std::to_string(options_.patience) +
-                        " epochs; best " + num(best_) + " at epoch " +
-                        std::to_string(best_epoch_ + 1) +
+                        short_text(options_.min_delta) + " for " +
+                        std::to_string(options_.patience) + " epochs; best " + short_text(best_) +
+                        " at epoch " + std::to_string(best_epoch_ + 1) +
                         (options_.restore_best_weights ? " (weights restored)"
                                                        : " (weights of the last epoch kept)");
 }

@@ -9,32 +9,23 @@
 
 namespace tapegrad::optim {
 
-namespace {
-
-std::string num(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    return buf;
-}
-
-}  // namespace
-
 LRFinder::LRFinder(Options options) : options_(options) {
     const auto& o = options_;
     if (!(o.start_lr > 0))
-        throw ValueError("LRFinder: start_lr must be > 0, got " + num(o.start_lr));
+        throw ValueError("LRFinder: start_lr must be > 0, got " + short_text(o.start_lr));
     if (!(o.end_lr > o.start_lr))
-        throw ValueError("LRFinder: end_lr must be above start_lr (" + num(o.start_lr) + "), got " +
-                         num(o.end_lr));
+        throw ValueError("LRFinder: end_lr must be above start_lr (" + short_text(o.start_lr) +
+                         "), got " + short_text(o.end_lr));
     if (o.num_steps < 2)
         throw ValueError("LRFinder: num_steps must be at least 2, got " +
                          std::to_string(o.num_steps));
     if (!(o.beta >= 0 && o.beta < 1))
-        throw ValueError("LRFinder: beta must be in [0, 1), got " + num(o.beta));
+        throw ValueError("LRFinder: beta must be in [0, 1), got " + short_text(o.beta));
     if (!(o.diverge_factor > 1))
-        throw ValueError("LRFinder: diverge_factor must be > 1, got " + num(o.diverge_factor));
+        throw ValueError("LRFinder: diverge_factor must be > 1, got " +
+                         short_text(o.diverge_factor));
     if (!(o.divide_by > 0))
-        throw ValueError("LRFinder: divide_by must be > 0, got " + num(o.divide_by));
+        throw ValueError("LRFinder: divide_by must be > 0, got " + short_text(o.divide_by));
 }
 
 double LRFinder::lr_at(std::size_t k) const {
@@ -74,7 +65,7 @@ void LRFinder::on_batch_end(TrainState& state) {
     if (diverged || k + 1 >= static_cast<std::size_t>(options_.num_steps)) {
         result_.diverged = diverged;
         state.stop_training = true;
-        state.stop_reason = diverged ? "lr finder: the loss diverged at lr " + num(lr_at(k))
+        state.stop_reason = diverged ? "lr finder: the loss diverged at lr " + short_text(lr_at(k))
                                      : "lr finder: swept " + std::to_string(k + 1) + " rates";
     }
 }

@@ -2,19 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "tapegrad/autodiff/error.hpp"
 
 namespace tapegrad::optim {
 
 namespace {
-
-std::string num(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-}
 
 // The largest |g|, and whether any element is NaN (std::max would skip it).
 template <class T>
@@ -42,11 +35,11 @@ double scaled_power_sum(const xt::xarray<T>& g, double norm_type, double scale) 
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm_type) {
     if (!(max_norm >= 0)) {
-        throw ValueError("clip_grad_norm: max_norm must be >= 0, got " + num(max_norm));
+        throw ValueError("clip_grad_norm: max_norm must be >= 0, got " + short_text(max_norm));
     }
     if (!(norm_type > 0)) {
         throw ValueError("clip_grad_norm: norm_type must be > 0 (or infinity), got " +
-                         num(norm_type));
+                         short_text(norm_type));
     }
     std::vector<Tensor> grads;
     for (const Tensor& p : params)
@@ -77,8 +70,8 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double
                                               : std::pow(acc, 1.0 / norm_type));
     }
     if (!std::isfinite(total)) {
-        throw Error("clip_grad_norm: the total " + num(norm_type) + "-norm of the gradients is " +
-                    num(total) +
+        throw Error("clip_grad_norm: the total " + short_text(norm_type) +
+                    "-norm of the gradients is " + short_text(total) +
                     ", so it cannot be clipped (scaling would write NaN into the weights); the "
                     "gradients are left as they are. Training has probably diverged: try a "
                     "smaller learning rate");
@@ -93,7 +86,7 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double
 
 void clip_grad_value(const std::vector<Tensor>& params, double clip_value) {
     if (!(clip_value >= 0)) {
-        throw ValueError("clip_grad_value: clip_value must be >= 0, got " + num(clip_value));
+        throw ValueError("clip_grad_value: clip_value must be >= 0, got " + short_text(clip_value));
     }
     for (const Tensor& p : params) {
         if (!p.has_grad()) continue;

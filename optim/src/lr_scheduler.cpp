@@ -5,7 +5,6 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
-#include <sstream>
 
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/error.hpp"
@@ -13,12 +12,6 @@
 namespace tapegrad::optim {
 
 namespace {
-
-std::string num(double v) {
-    std::ostringstream os;
-    os << v;
-    return os.str();
-}
 
 std::atomic<std::uint64_t> next_serial{0};
 
@@ -110,8 +103,9 @@ void LRScheduler::load_state_dict(const StateDict& d) {
 
 StepLR::StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma)
     : LRScheduler(optimizer), step_size_(step_size), gamma_(gamma) {
-    if (step_size < 1) throw ValueError("StepLR: step_size must be >= 1, got " + num(step_size));
-    if (!(gamma >= 0)) throw ValueError("StepLR: gamma must be >= 0, got " + num(gamma));
+    if (step_size < 1)
+        throw ValueError("StepLR: step_size must be >= 1, got " + short_text(step_size));
+    if (!(gamma >= 0)) throw ValueError("StepLR: gamma must be >= 0, got " + short_text(gamma));
     initial_step();
 }
 
@@ -134,7 +128,8 @@ std::vector<double> StepLR::closed_form_lr() const {
 
 ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma)
     : LRScheduler(optimizer), gamma_(gamma) {
-    if (!(gamma >= 0)) throw ValueError("ExponentialLR: gamma must be >= 0, got " + num(gamma));
+    if (!(gamma >= 0))
+        throw ValueError("ExponentialLR: gamma must be >= 0, got " + short_text(gamma));
     initial_step();
 }
 
@@ -156,9 +151,10 @@ std::vector<double> ExponentialLR::closed_form_lr() const {
 
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min)
     : LRScheduler(optimizer), T_max_(T_max), eta_min_(eta_min) {
-    if (T_max < 1) throw ValueError("CosineAnnealingLR: T_max must be >= 1, got " + num(T_max));
+    if (T_max < 1)
+        throw ValueError("CosineAnnealingLR: T_max must be >= 1, got " + short_text(T_max));
     if (!(eta_min >= 0)) {
-        throw ValueError("CosineAnnealingLR: eta_min must be >= 0, got " + num(eta_min));
+        throw ValueError("CosineAnnealingLR: eta_min must be >= 0, got " + short_text(eta_min));
     }
     initial_step();
 }
@@ -199,13 +195,14 @@ LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor,
       end_factor_(end_factor),
       total_iters_(total_iters) {
     if (!(start_factor > 0 && start_factor <= 1)) {
-        throw ValueError("LinearLR: start_factor must be in (0, 1], got " + num(start_factor));
+        throw ValueError("LinearLR: start_factor must be in (0, 1], got " +
+                         short_text(start_factor));
     }
     if (!(end_factor >= 0 && end_factor <= 1)) {
-        throw ValueError("LinearLR: end_factor must be in [0, 1], got " + num(end_factor));
+        throw ValueError("LinearLR: end_factor must be in [0, 1], got " + short_text(end_factor));
     }
     if (total_iters < 1) {
-        throw ValueError("LinearLR: total_iters must be >= 1, got " + num(total_iters));
+        throw ValueError("LinearLR: total_iters must be >= 1, got " + short_text(total_iters));
     }
     initial_step();
 }
@@ -350,12 +347,13 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, Options options)
         throw ValueError("ReduceLROnPlateau: invalid " + what);
     };
     if (!(options.factor >= 0 && options.factor < 1))
-        bad("factor " + num(options.factor) + " (must be in [0, 1))");
-    if (options.patience < 0) bad("patience " + num(options.patience) + " (must be >= 0)");
-    if (!(options.threshold >= 0)) bad("threshold " + num(options.threshold) + " (must be >= 0)");
-    if (options.cooldown < 0) bad("cooldown " + num(options.cooldown) + " (must be >= 0)");
-    if (!(options.min_lr >= 0)) bad("min_lr " + num(options.min_lr) + " (must be >= 0)");
-    if (!(options.eps >= 0)) bad("eps " + num(options.eps) + " (must be >= 0)");
+        bad("factor " + short_text(options.factor) + " (must be in [0, 1))");
+    if (options.patience < 0) bad("patience " + short_text(options.patience) + " (must be >= 0)");
+    if (!(options.threshold >= 0))
+        bad("threshold " + short_text(options.threshold) + " (must be >= 0)");
+    if (options.cooldown < 0) bad("cooldown " + short_text(options.cooldown) + " (must be >= 0)");
+    if (!(options.min_lr >= 0)) bad("min_lr " + short_text(options.min_lr) + " (must be >= 0)");
+    if (!(options.eps >= 0)) bad("eps " + short_text(options.eps) + " (must be >= 0)");
     const double inf = std::numeric_limits<double>::infinity();
     best_ = options.mode == PlateauMode::min ? inf : -inf;
     for (const auto& g : optimizer.param_groups()) last_lr_.push_back(g.lr);

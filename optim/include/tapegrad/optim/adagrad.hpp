@@ -1,5 +1,6 @@
 #pragma once
-// Adagrad, exactly as torch.optim.Adagrad of PyTorch 1.13. Per parameter, at step t:
+// Adagrad, exactly as torch.optim.Adagrad of PyTorch 1.13: an update rule (adagrad.cpp) that
+// FirstOrder drives (first_order.hpp). Per element, at step t:
 //
 //   g = maximize ? -g : g
 //   g = g + weight_decay * p                           (when weight_decay != 0)
@@ -11,10 +12,7 @@
 // group's accumulator from the constructor's value and ignores a group's).
 //
 //   tg::optim::Adagrad opt(model.parameters(), {.lr = 0.1});
-#include <cstddef>
-#include <vector>
-
-#include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/first_order.hpp"
 
 namespace tapegrad::optim {
 
@@ -27,27 +25,8 @@ struct AdagradOptions {
     bool maximize = false;
 };
 
-class Adagrad : public Optimizer {
-  public:
-    using Options = AdagradOptions;
-
-    // Throws ValueError naming the option when one is out of its domain.
-    explicit Adagrad(std::vector<Tensor> params, Options options = {});
-    void add_param_group(std::vector<Tensor> params, Options options);
-
-    using Optimizer::step;
-    void step() override;
-    std::string name() const override { return "Adagrad"; }
-
-    // The options of group g; .lr is the group's current learning rate.
-    Options options(std::size_t g) const;
-
-    // The base state plus every group's options ("param_groups.G.lr_decay", ...).
-    StateDict state_dict() const override;
-    void load_state_dict(const StateDict& state) override;
-
-  private:
-    std::vector<Options> options_;
-};
+struct AdagradRule;  // adagrad.cpp: name, option keys, validation, update
+extern template class FirstOrder<AdagradRule, AdagradOptions>;
+using Adagrad = FirstOrder<AdagradRule, AdagradOptions>;
 
 }  // namespace tapegrad::optim

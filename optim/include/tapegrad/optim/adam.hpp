@@ -1,6 +1,8 @@
 #pragma once
 // Adam (with L2 weight decay and the AMSGrad variant) and AdamW (decoupled weight decay),
-// exactly as torch.optim.Adam and torch.optim.AdamW of PyTorch 1.13. Per parameter, at step t:
+// exactly as torch.optim.Adam and torch.optim.AdamW of PyTorch 1.13: one update rule
+// (adam.cpp) that FirstOrder drives (first_order.hpp); the two differ only in how weight
+// decay applies. Per element, at step t:
 //
 //   g = maximize ? -g : g
 //   Adam:  g = g + weight_decay * p                     (L2, when weight_decay != 0)
@@ -13,11 +15,9 @@
 //
 //   tg::optim::Adam opt(model.parameters(), {.lr = 1e-2});
 //   tg::optim::AdamW optw(model.parameters(), {.lr = 1e-3, .weight_decay = 0.05});
-#include <cstddef>
 #include <utility>
-#include <vector>
 
-#include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/first_order.hpp"
 
 namespace tapegrad::optim {
 
@@ -39,53 +39,12 @@ struct AdamWOptions {
     bool maximize = false;
 };
 
-namespace detail {
-
-// The shared machinery of Adam and AdamW; `decoupled` selects how weight decay applies.
-class AdamBase : public Optimizer {
-  public:
-    using Optimizer::step;
-    void step() override;
-    StateDict state_dict() const override;
-    void load_state_dict(const StateDict& state) override;
-
-  protected:
-    struct GroupOptions {
-        std::pair<double, double> betas;
-        double eps, weight_decay;
-        bool amsgrad, maximize;
-    };
-    explicit AdamBase(bool decoupled)
-        : Optimizer(std::vector<ParamGroup>{}), decoupled_(decoupled) {}
-    void add_group_checked(std::vector<Tensor> params, double lr, const GroupOptions& o);
-    const GroupOptions& group_options(std::size_t g) const { return options_.at(g); }
-
-  private:
-    void validate(double lr, const GroupOptions& o) const;
-    bool decoupled_;
-    std::vector<GroupOptions> options_;
-};
-
-}  // namespace detail
-
-class Adam : public detail::AdamBase {
-  public:
-    using Options = AdamOptions;
-    // Throws ValueError naming the option when one is out of its domain.
-    explicit Adam(std::vector<Tensor> params, Options options = {});
-    void add_param_group(std::vector<Tensor> params, Options options);
-    std::string name() const override { return "Adam"; }
-    // The options of group g; .lr is the group's current learning rate.
-    Options options(std::size_t g) const;
-};
-
-class AdamW : public detail::AdamBase {
-  public:
-    using Options = AdamWOptions;
-    explicit AdamW(std::vector<Tensor> params, Options options = {});
-    void add_param_group(std::vector<Tensor> params, Options options);
-    std::string name() const override { return "AdamW"; }
-    Options options(std::size_t g) const;
-};
+// One rule (adam.cpp) for both; `decoupled` is AdamW's weight decay.
+template <bool decoupled>
+struct AdamRule;
+extern template class FirstOrder<AdamRule<false>, AdamOptions>;
+extern template class FirstOrder<AdamRule<true>, AdamWOptions>;
+using Adam = FirstOrder<AdamRule<false>, AdamOptions>;
+using AdamW = FirstOrder<AdamRule<true>, AdamWOptions>;
 
 }  // namespace tapegrad::optim

@@ -3,18 +3,28 @@
 // learning rate (and the optimizer's other options), per-parameter state, step(),
 // zero_grad(), and a state_dict that saves and restores everything needed to resume.
 //
-// A new optimizer is a subclass that implements step() (and name()):
+// A new first-order optimizer is an update rule that FirstOrder drives (first_order.hpp): its
+// options, and the update of one parameter (float or double) from its gradient and state.
+// Groups, state_dict, checkpoints, set_lr and schedules come with the driver. signSGD
+// (Bernstein et al. 2018), p = p - lr * sign(g):
 //
-//   class PlainSGD : public tg::optim::Optimizer {
-//     public:
-//       PlainSGD(std::vector<tg::Tensor> params, double lr) : Optimizer({{std::move(params), lr}})
-//       {} void step() override {
-//           for (auto& group : param_groups())
-//               for (auto& p : group.params)
-//                   if (p.has_grad()) p -= group.lr * p.grad();  // never recorded on a tape
+//   struct SignSGD {
+//       struct Options {
+//           double lr = 1e-3;
+//       };
+//       static constexpr const char* name = "SignSGD";
+//       template <class T>
+//       static void update(tg::optim::ParamState<T>& p, const Options& o) {
+//           for (std::size_t i = 0; i < p.size(); ++i) {
+//               const T g = p.grad()[i];
+//               p.value()[i] -= T(o.lr) * T((g > 0) - (g < 0));
+//           }
 //       }
-//       std::string name() const override { return "PlainSGD"; }
 //   };
+//   tg::optim::FirstOrder<SignSGD> opt(model.parameters(), {.lr = 1e-3});
+//
+// Methods that evaluate the loss more than once per step (LBFGS, Newton) subclass Optimizer
+// directly: step(closure), step() and name().
 #include <cstddef>
 #include <functional>
 #include <map>

@@ -1,6 +1,7 @@
 #pragma once
 // Stochastic gradient descent with momentum, dampening, Nesterov momentum, L2 weight decay
-// and maximisation, exactly as torch.optim.SGD (PyTorch 1.13):
+// and maximisation, exactly as torch.optim.SGD (PyTorch 1.13): an update rule (sgd.cpp) that
+// FirstOrder drives (first_order.hpp). Per element:
 //
 //   d = maximize ? -g : g
 //   d = d + weight_decay * p                           (when weight_decay != 0)
@@ -9,10 +10,7 @@
 //   p = p - lr * d
 //
 //   tg::optim::SGD opt(model.parameters(), {.lr = 0.1, .momentum = 0.9, .nesterov = true});
-#include <cstddef>
-#include <vector>
-
-#include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/first_order.hpp"
 
 namespace tapegrad::optim {
 
@@ -25,29 +23,8 @@ struct SGDOptions {
     bool maximize = false;
 };
 
-class SGD : public Optimizer {
-  public:
-    using Options = SGDOptions;
-
-    // Throws ValueError naming the option when one is out of its domain.
-    explicit SGD(std::vector<Tensor> params, Options options = {});
-    // A further group of parameters with options of its own.
-    void add_param_group(std::vector<Tensor> params, Options options);
-
-    using Optimizer::step;
-    void step() override;
-    std::string name() const override { return "SGD"; }
-
-    // The options of group g; .lr is the group's current learning rate (schedules change it).
-    Options options(std::size_t g) const;
-
-    // The base state plus every group's options ("param_groups.G.momentum", ...), so that
-    // loading restores the hyper-parameters too, as PyTorch's load_state_dict does.
-    StateDict state_dict() const override;
-    void load_state_dict(const StateDict& state) override;
-
-  private:
-    std::vector<Options> options_;
-};
+struct SGDRule;  // sgd.cpp: name, option keys, validation, update
+extern template class FirstOrder<SGDRule, SGDOptions>;
+using SGD = FirstOrder<SGDRule, SGDOptions>;
 
 }  // namespace tapegrad::optim
