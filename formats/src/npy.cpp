@@ -306,7 +306,10 @@ Bytes npy_data(const Tensor& t, std::vector<unsigned char>& scratch) {
     return bytes(t.value<double>());
 }
 
-Tensor npy_decode(Bytes npy, const std::string& what) {
+namespace {
+
+// The header's text after the magic string, the version and the length, checked.
+std::string_view header_of(Bytes npy, const std::string& what, std::size_t& header_end) {
     if (npy.size() < sizeof kMagic || std::memcmp(npy.data(), kMagic, sizeof kMagic) != 0)
         throw IoError(what + " is not an .npy array (it does not start with \"\\x93NUMPY\")");
     if (npy.size() < 10) throw IoError(what + " is truncated inside its npy header");
@@ -324,14 +327,24 @@ Tensor npy_decode(Bytes npy, const std::string& what) {
     if (header_len > npy.size() - header_start)
         throw IoError(what + " is truncated: its npy header says " + std::to_string(header_len) +
                       " bytes, but " + std::to_string(npy.size() - header_start) + " follow");
-    const std::string_view header_text(reinterpret_cast<const char*>(npy.data()) + header_start,
-                                       header_len);
+    header_end = header_start + header_len;
+    return {reinterpret_cast<const char*>(npy.data()) + header_start, header_len};
+}
+
+// What the header's dictionary says: the dtype, the order and the shape.
+struct NpyHeader {
+    Descr descr;
+    std::string descr_text;
+    bool fortran = false;
+    Shape shape;
+};
+
+NpyHeader parse_header(std::string_view header_text, const std::string& what) {
     HeaderParser parser(header_text, what);
     const auto bad = [&](const std::string& why) {
         return IoError(what + ": bad npy header (" + why +
                        "): " + HeaderParser::quoted(header_text));
     };
-
     const Literal* descr = nullptr;
     const Literal* fortran = nullptr;
     const Literal* shape_lit = nullptr;
@@ -350,47 +363,57 @@ Tensor npy_decode(Bytes npy, const std::string& what) {
     if (fortran->kind != Literal::kBool) throw bad("'fortran_order' is not True or False");
     if (shape_lit->kind != Literal::kTuple && shape_lit->kind != Literal::kInt)
         throw bad("'shape' is not a tuple");
-    Shape shape;
+    NpyHeader h;
+    h.fortran = fortran->boolean;
     if (shape_lit->kind == Literal::kInt) {
-        shape.push_back(shape_lit->integer);  // "(5)" is 5 to Python, but clear enough
+        h.shape.push_back(shape_lit->integer);  // "(5)" is 5 to Python, but clear enough
     } else {
         if (shape_lit->items.size() > kMaxRank)
             throw bad("more than " + std::to_string(kMaxRank) + " axes");
         for (const auto& e : shape_lit->items) {
             if (e.kind != Literal::kInt) throw bad("'shape' holds " + std::string(e.text));
-            shape.push_back(e.integer);
+            h.shape.push_back(e.integer);
         }
     }
-    Descr d;
-    if (descr->kind != Literal::kString || !parse_descr(descr->str, d))
+    if (descr->kind != Literal::kString || !parse_descr(descr->str, h.descr))
         throw IoError(what + ": dtype " + std::string(descr->text) +
                       " cannot be loaded (float32, float64, integer and bool arrays can)");
-
-    // numel * itemsize, without overflow, must be exactly the bytes after the header.
+    h.descr_text = descr->str;
+    // numel * itemsize must not overflow (a zero extent makes it 0 whatever the others are).
+    if (std::find(h.shape.begin(), h.shape.end(), 0) != h.shape.end()) return h;
     std::uint64_t numel = 1;
-    bool zero = false;
-    for (std::size_t e : shape) zero = zero || e == 0;
-    for (std::size_t e : shape) {
-        if (zero) break;
-        if (numel > UINT64_MAX / e / d.size)
-            throw bad("shape " + shape_repr(shape) + " is too large");
+    for (std::size_t e : h.shape) {
+        if (numel > UINT64_MAX / e / h.descr.size)
+            throw bad("shape " + shape_repr(h.shape) + " is too large");
         numel *= e;
     }
-    if (zero) numel = 0;
-    const std::uint64_t expected = numel * d.size;
-    const std::size_t found = npy.size() - header_start - header_len;
-    if (found < expected)
-        throw IoError(what + " is truncated: shape " + shape_repr(shape) + " of '" + descr->str +
-                      "' needs " + std::to_string(expected) + " bytes of data, found " +
-                      std::to_string(found));
-    if (found > expected)
-        throw IoError(what + " is corrupt: shape " + shape_repr(shape) + " of '" + descr->str +
-                      "' needs " + std::to_string(expected) + " bytes of data, but " +
-                      std::to_string(found) + " follow the header");
+    return h;
+}
 
-    const unsigned char* data = npy.data() + header_start + header_len;
-    if (d.kind == 'f' && d.size == 4) return decode<float>(data, d, shape, fortran->boolean);
-    return decode<double>(data, d, shape, fortran->boolean);
+// The data after the header must be exactly numel * itemsize bytes.
+void check_data_size(const NpyHeader& h, std::size_t found, const std::string& what) {
+    std::uint64_t numel = 1;
+    for (std::size_t e : h.shape) numel *= e;
+    const std::uint64_t expected = numel * h.descr.size;
+    const auto says = [&](const char* state) {
+        return what + " is " + state + ": shape " + shape_repr(h.shape) + " of '" + h.descr_text +
+               "' needs " + std::to_string(expected) + " bytes of data, ";
+    };
+    if (found < expected) throw IoError(says("truncated") + "found " + std::to_string(found));
+    if (found > expected)
+        throw IoError(says("corrupt") + "but " + std::to_string(found) + " follow the header");
+}
+
+}  // namespace
+
+Tensor npy_decode(Bytes npy, const std::string& what) {
+    std::size_t header_end = 0;
+    const NpyHeader h = parse_header(header_of(npy, what, header_end), what);
+    check_data_size(h, npy.size() - header_end, what);
+    const unsigned char* data = npy.data() + header_end;
+    if (h.descr.kind == 'f' && h.descr.size == 4)
+        return decode<float>(data, h.descr, h.shape, h.fortran);
+    return decode<double>(data, h.descr, h.shape, h.fortran);
 }
 
 }  // namespace tapegrad::formats::detail

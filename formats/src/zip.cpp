@@ -86,6 +86,7 @@ struct CentralEntry {
     std::uint64_t csize = 0;
     std::uint64_t usize = 0;
     std::uint64_t offset = 0;
+    std::uint64_t header_size = 0;  // of its central directory header, with name, extra, comment
 };
 
 // Reads a whole archive in memory. Every at() is preceded by a fits() check of the bytes it
@@ -112,7 +113,14 @@ class ArchiveReader {
     }
     [[noreturn]] void fail(const std::string& what) const { throw IoError(file_ + ": " + what); }
 
-    std::vector<CentralEntry> central_directory();
+    // Where the central directory is and how many entries it holds.
+    struct Directory {
+        std::uint64_t offset, size, count;
+    };
+    std::uint64_t find_end_record() const;
+    Directory read_end_records(std::uint64_t pos) const;
+    CentralEntry read_entry(std::uint64_t p, std::uint64_t index, std::uint64_t dir_end) const;
+    std::vector<CentralEntry> central_directory() const;
     void parse_zip64_extra(CentralEntry& e, std::uint64_t extra, std::uint64_t len, bool need_usize,
                            bool need_csize, bool need_offset) const;
     Bytes contents(const CentralEntry& e, std::vector<unsigned char>& inflated) const;
@@ -127,7 +135,7 @@ class ArchiveReader {
 
 // The end record is the last 22 bytes unless the archive has a comment (up to 65535 bytes), so
 // search backwards. A signature too close to the end means the file was cut inside it.
-std::vector<CentralEntry> ArchiveReader::central_directory() {
+std::uint64_t ArchiveReader::find_end_record() const {
     std::uint64_t pos = UINT64_MAX;
     if (size() >= 4) {
         const std::size_t lowest = size() > kEndSize + 0xFFFF ? size() - kEndSize - 0xFFFF : 0;
@@ -143,18 +151,21 @@ std::vector<CentralEntry> ArchiveReader::central_directory() {
     if (!fits(pos, kEndSize))
         fail("truncated archive: the file ends inside the end-of-central-directory record (" +
              std::to_string(size() - pos) + " of " + std::to_string(kEndSize) + " bytes)");
-    const unsigned char* end = at(pos);
-    const std::uint16_t comment = get16(end + 20);
+    const std::uint16_t comment = get16(at(pos) + 20);
     if (!fits(pos + kEndSize, comment))
         fail("truncated archive: the file ends inside the archive comment (expected " +
              std::to_string(comment) + " bytes, found " + std::to_string(size() - pos - kEndSize) +
              ")");
+    return pos;
+}
+
+// The end record at pos, or the ZIP64 end record its locator points to: a locator right before
+// the end record means the 64-bit fields there replace the saturated 16- and 32-bit ones.
+ArchiveReader::Directory ArchiveReader::read_end_records(std::uint64_t pos) const {
+    const unsigned char* end = at(pos);
     std::uint64_t disk = get16(end + 4), dir_disk = get16(end + 6), count_here = get16(end + 8),
                   count = get16(end + 10), dir_size = get32(end + 12), dir_offset = get32(end + 16);
     std::uint64_t dir_limit = pos;  // the directory ends before the end record(s)
-
-    // ZIP64: a locator right before the end record points at the ZIP64 end record, whose
-    // 64-bit fields replace the saturated 16- and 32-bit ones.
     if (pos >= kLocatorSize && sig_at(pos - kLocatorSize, kZip64LocatorSig)) {
         const std::uint64_t z = get64(at(pos - kLocatorSize + 8));
         if (!fits(z, kZip64EndSize) || !sig_at(z, kZip64EndSig) || z > pos - kLocatorSize)
@@ -179,36 +190,46 @@ std::vector<CentralEntry> ArchiveReader::central_directory() {
         fail("corrupt archive: " + std::to_string(count) +
              " entries cannot fit in a central directory of " + std::to_string(dir_size) +
              " bytes");
+    return {dir_offset, dir_size, count};
+}
 
+// Entry number index (from 0) of the central directory, whose header starts at p.
+CentralEntry ArchiveReader::read_entry(std::uint64_t p, std::uint64_t index,
+                                       std::uint64_t dir_end) const {
+    const std::string which = "central directory entry #" + std::to_string(index + 1) +
+                              " (offset " + std::to_string(p) + ")";
+    if (dir_end - p < kCentralSize || get32(at(p)) != kCentralSig)
+        fail("corrupt archive: " + which + " is not a central directory header");
+    const unsigned char* h = at(p);
+    CentralEntry e;
+    e.flags = get16(h + 8);
+    e.method = get16(h + 10);
+    e.crc = get32(h + 16);
+    e.csize = get32(h + 20);
+    e.usize = get32(h + 24);
+    const std::uint64_t name_len = get16(h + 28), extra_len = get16(h + 30),
+                        comment_len = get16(h + 32);
+    e.offset = get32(h + 42);
+    if (kCentralSize + name_len + extra_len + comment_len > dir_end - p)
+        fail("corrupt archive: " + which + " runs past the end of the central directory");
+    e.name.assign(reinterpret_cast<const char*>(h + kCentralSize), name_len);
+    const bool need_usize = e.usize == kSaturated32, need_csize = e.csize == kSaturated32,
+               need_offset = e.offset == kSaturated32;
+    if (need_usize || need_csize || need_offset)
+        parse_zip64_extra(e, p + kCentralSize + name_len, extra_len, need_usize, need_csize,
+                          need_offset);
+    e.header_size = kCentralSize + name_len + extra_len + comment_len;
+    return e;
+}
+
+std::vector<CentralEntry> ArchiveReader::central_directory() const {
+    const Directory dir = read_end_records(find_end_record());
     std::vector<CentralEntry> entries;
-    entries.reserve(count);
-    const std::uint64_t dir_end = dir_offset + dir_size;
-    std::uint64_t p = dir_offset;
-    for (std::uint64_t i = 0; i < count; ++i) {
-        const std::string which = "central directory entry #" + std::to_string(i + 1) +
-                                  " (offset " + std::to_string(p) + ")";
-        if (dir_end - p < kCentralSize || get32(at(p)) != kCentralSig)
-            fail("corrupt archive: " + which + " is not a central directory header");
-        const unsigned char* h = at(p);
-        CentralEntry e;
-        e.flags = get16(h + 8);
-        e.method = get16(h + 10);
-        e.crc = get32(h + 16);
-        e.csize = get32(h + 20);
-        e.usize = get32(h + 24);
-        const std::uint64_t name_len = get16(h + 28), extra_len = get16(h + 30),
-                            comment_len = get16(h + 32);
-        e.offset = get32(h + 42);
-        if (kCentralSize + name_len + extra_len + comment_len > dir_end - p)
-            fail("corrupt archive: " + which + " runs past the end of the central directory");
-        e.name.assign(reinterpret_cast<const char*>(h + kCentralSize), name_len);
-        const bool need_usize = e.usize == kSaturated32, need_csize = e.csize == kSaturated32,
-                   need_offset = e.offset == kSaturated32;
-        if (need_usize || need_csize || need_offset)
-            parse_zip64_extra(e, p + kCentralSize + name_len, extra_len, need_usize, need_csize,
-                              need_offset);
-        entries.push_back(std::move(e));
-        p += kCentralSize + name_len + extra_len + comment_len;
+    entries.reserve(dir.count);
+    std::uint64_t p = dir.offset;
+    for (std::uint64_t i = 0; i < dir.count; ++i) {
+        entries.push_back(read_entry(p, i, dir.offset + dir.size));
+        p += entries.back().header_size;
     }
     return entries;
 }
