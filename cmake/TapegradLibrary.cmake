@@ -33,6 +33,10 @@ function(tapegrad_library part)
     PRIVATE src)
   target_link_libraries(tapegrad_${part} PUBLIC ${ARG_DEPENDS}
                                          PRIVATE ${ARG_PRIVATE_DEPENDS} tapegrad_warnings)
+  # A shared library's name carries the version; 0.x releases may change the ABI each minor.
+  # Installed, it finds the tapegrad libraries it uses beside itself.
+  set_target_properties(tapegrad_${part} PROPERTIES VERSION ${PROJECT_VERSION}
+    SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR} INSTALL_RPATH "$ORIGIN")
   install(TARGETS tapegrad_${part} EXPORT tapegradTargets
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

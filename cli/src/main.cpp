@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include <tapegrad/autodiff/error.hpp>
+#include <tapegrad/version.hpp>
 
 #include "bench_command.hpp"
 #include "step_command.hpp"
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
     CLI::App app{
         "tapegrad: reverse-mode automatic differentiation in C++, and the tools around "
         "it"};
+    app.set_version_flag("--version", std::string("tapegrad ") + tapegrad::version());
     app.require_subcommand(1);
     int exit_code = 1;
     tapegrad::cli::TrainArgs train;

@@ -1,6 +1,8 @@
 #pragma once
 // Tensor: a handle to a value (float32 or float64, any rank, in xtensor storage) and, for
 // tensors that require grad, the gradient accumulated into it by Tape::backward.
+#include "tapegrad/config.hpp"  // first: it fixes xtensor's settings
+
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
