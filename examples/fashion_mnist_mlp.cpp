@@ -1,6 +1,6 @@
 // A 784-256-128-10 ReLU MLP on Fashion-MNIST (Debian's dataset-fashion-mnist) through the C++
 // API: Adam, cross-entropy, mini-batches of 128, then the accuracy on the 10 000 test images.
-// An MLP of this size reaches about 88-89% (DESIGN.md); the test asks for at least 88%.
+// An MLP of this size reaches about 88-89% on the test images; the test asks for at least 88%.
 #include <cstdio>
 #include <tapegrad/autodiff/autodiff.hpp>
 #include <tapegrad/data/data_loader.hpp>
