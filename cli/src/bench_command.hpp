@@ -17,10 +17,11 @@ class App;
 namespace tapegrad::cli {
 
 struct BenchArgs {
-    std::string workload;        // one of the above, or "all"
-    std::optional<int> threads;  // OpenBLAS's pool; unset: as the environment configures it
-    std::string dtype = "f32";   // f32 | f64
-    std::string data_dir;        // the folder with make_classification_400.csv
+    std::string workload;         // one of the above, or "all"
+    std::optional<int> threads;   // OpenBLAS's pool; unset: as the environment configures it
+    std::string dtype = "f32";    // f32 | f64
+    std::string data_dir;         // the folder with make_classification_400.csv
+    bool data_dir_given = false;  // --data was on the command line (only tiny reads it)
 };
 
 // Adds the subcommand and its flags; the callback runs it and sets exit_code.
