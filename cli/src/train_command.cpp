@@ -292,10 +292,14 @@ void find_lr(const TrainArgs& a, nn::Module& model, optim::Optimizer& opt,
              const optim::LossFn& loss, data::DataLoader& loader, std::ostream& out) {
     const optim::LRFinderOptions options;
     const auto found = optim::lr_find(model, opt, loss, loader, options);
+    // A minimum at the last rate of a sweep that never blew up: the turn lies beyond it.
+    const bool still_falling = !found.diverged && found.best_index + 1 == found.lrs.size();
     if (std::isfinite(found.suggested_lr)) {
         out << "lr finder: suggested learning rate " << found.suggested_lr
             << " (smoothed loss lowest at " << found.lrs[found.best_index] << ", divided by "
-            << options.divide_by << ")\n";
+            << options.divide_by
+            << (still_falling ? "; the loss was still falling at the sweep's last rate" : "")
+            << ")\n";
     } else {
         out << "lr finder: no suggestion (the smoothed loss did not fall below its level at the "
                "start of the sweep); training at lr "
