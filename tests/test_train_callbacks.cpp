@@ -394,6 +394,28 @@ TEST_CASE("LRFinder's suggestion on a convex problem is near a rate that works")
     REQUIRE(optim::evaluate(model, mse, train).at("loss") < before / 100);
 }
 
+TEST_CASE("LRFinder gives no suggestion when the loss never falls, not its first rate") {
+    // One epoch of single rows: the first row's loss is 0.25, every other row's 1, whatever
+    // the weights. The smoothed loss is lowest at the first step, an average of one batch: the
+    // minimum is looked for after the first tenth, and its rate / 10 is below the sweep.
+    auto train = linear_data(100, 3);
+    xt::xarray<double> y = xt::ones<double>({100, 1});
+    y(0, 0) = 0.5;
+    train.y = tg::Tensor(y);
+    data::DataLoader loader(train, {.batch_size = 1, .shuffle = false});
+    nn::Linear model(3, 1, {.seed = 4, .dtype = tg::f64});
+    optim::SGD opt(model.parameters(), {.lr = 0.01});
+    const auto no_fall = [](const tg::Tensor& out, const tg::Tensor& target) {
+        return nn::mse_loss(out * 0.0, target);
+    };
+    const auto r = optim::lr_find(model, opt, no_fall, loader);
+    REQUIRE(r.lrs.size() == 100);
+    REQUIRE(r.smoothed.front() == 0.25);
+    REQUIRE_FALSE(r.diverged);
+    REQUIRE(r.best_index == 10);
+    REQUIRE(std::isnan(r.suggested_lr));
+}
+
 TEST_CASE("LRFinder writes its curve as CSV and SVG") {
     TempDir dir("lr_finder");
     const auto train = linear_data(64, 3);
