@@ -26,7 +26,8 @@ struct BenchArgs {
 
 // Adds the subcommand and its flags; the callback runs it and sets exit_code.
 CLI::App* add_bench_command(CLI::App& app, BenchArgs& args, int& exit_code);
-// Runs the workload(s), one JSON line each to out. Throws tapegrad::Error on bad input.
+// Runs the workload(s), one JSON line each to out. Throws UsageError for a bad workload or
+// flag, another tapegrad::Error on bad input.
 void run_bench(const BenchArgs& args, std::ostream& out);
 
 }  // namespace tapegrad::cli

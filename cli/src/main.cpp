@@ -51,13 +51,13 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.footer(kExitStatusHelp);
     app.failure_message(failure_message);
-    int exit_code = kBadUsage;  // what is left when no subcommand ran
-    TrainArgs train;
-    add_train_command(app, train, exit_code);
-    StepArgs step;
-    add_step_command(app, step, exit_code);
-    BenchArgs bench;
-    add_bench_command(app, bench, exit_code);
+    int exit_code = 1;
+    tapegrad::cli::TrainArgs train;
+    tapegrad::cli::add_train_command(app, train, exit_code);
+    tapegrad::cli::StepArgs step;
+    tapegrad::cli::add_step_command(app, step, exit_code);
+    tapegrad::cli::BenchArgs bench;
+    tapegrad::cli::add_bench_command(app, bench, exit_code);
     try {
         check_command_name(app, argc, argv);
         app.parse(argc, argv);
