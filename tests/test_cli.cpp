@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <tapegrad/formats/npz.hpp>
+#include <tuple>
 
 #include "check.hpp"
 #include "files.hpp"
@@ -186,4 +187,33 @@ TEST_CASE("train with lbfgs runs through fit: metrics every epoch, the stop reas
     with_finder.find_lr = true;
     CHECK_THROWS_WITH(cli::run_train(with_finder, printed),
                       Catch::Contains("--find-lr does not apply to lbfgs"));
+}
+
+TEST_CASE("train --find-lr says a suggestion inside the sweep, the printed rate / 10") {
+    // The sweep runs from 1e-7 to 10; the old rule could suggest its first rate (raised from
+    // the minimum's rate / 10, so the text said another number than the one used).
+    for (const auto& [file, target, task] : {std::tuple{"iris.csv", "petal_width", "regress"},
+                                             std::tuple{"breast_cancer.csv", "target", "auto"}}) {
+        for (const char* optim : {"adam", "rmsprop"}) {
+            for (std::uint64_t seed = 0; seed < 4; ++seed) {
+                cli::TrainArgs a;
+                a.data = kData + file;
+                a.target = target;
+                a.task = task;
+                a.optim = optim;
+                a.seed = seed;
+                a.epochs = 1;
+                a.find_lr = true;
+                const std::string out = train_output(a);
+                INFO(file << " " << optim << " seed " << seed << "\n" << out);
+                const double suggested = number_after(out, "suggested learning rate ");
+                const double lowest_at = number_after(out, "smoothed loss lowest at ");
+                CHECK(suggested == Approx(lowest_at / 10).epsilon(1e-5));
+                CHECK(suggested > 1e-7);
+                CHECK(suggested < 10);
+                CHECK(number_after(out, "lr: ") ==
+                      Approx(suggested).epsilon(1e-3));  // used (4 digits)
+            }
+        }
+    }
 }

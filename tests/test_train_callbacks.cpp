@@ -289,10 +289,12 @@ TEST_CASE("LRFinder sweeps the lr exponentially and smooths the loss as fastai")
         REQUIRE(r.smoothed[k] == Approx(avg / (1 - std::pow(0.98, k + 1.0))).epsilon(1e-12));
     }
     REQUIRE(r.smoothed[0] == Approx(r.losses[0]).epsilon(1e-14));
-    // The suggestion: the lr at the smallest smoothed loss, divided by 10.
-    const auto best = std::min_element(r.smoothed.begin(), r.smoothed.end()) - r.smoothed.begin();
+    // The suggestion: the lr at the smallest smoothed loss after the first tenth of the steps
+    // (2 of 20), divided by 10.
+    const auto best =
+        std::min_element(r.smoothed.begin() + 2, r.smoothed.end()) - r.smoothed.begin();
     REQUIRE(r.best_index == static_cast<std::size_t>(best));
-    REQUIRE(r.suggested_lr == std::max(1e-5, r.lrs[r.best_index] / 10));
+    REQUIRE(r.suggested_lr == r.lrs[r.best_index] / 10);
 
     REQUIRE_THROWS_AS(optim::LRFinder({.start_lr = 1, .end_lr = 0.5}), tg::ValueError);
     REQUIRE_THROWS_AS(optim::LRFinder({.num_steps = 1}), tg::ValueError);
@@ -390,6 +392,28 @@ TEST_CASE("LRFinder's suggestion on a convex problem is near a rate that works")
     optim::SGD at_suggestion(model.parameters(), {.lr = r.suggested_lr});
     optim::fit(model, at_suggestion, mse, loader, {.epochs = 50});
     REQUIRE(optim::evaluate(model, mse, train).at("loss") < before / 100);
+}
+
+TEST_CASE("LRFinder gives no suggestion when the loss never falls, not its first rate") {
+    // One epoch of single rows: the first row's loss is 0.25, every other row's 1, whatever
+    // the weights. The smoothed loss is lowest at the first step, an average of one batch: the
+    // minimum is looked for after the first tenth, and its rate / 10 is below the sweep.
+    auto train = linear_data(100, 3);
+    xt::xarray<double> y = xt::ones<double>({100, 1});
+    y(0, 0) = 0.5;
+    train.y = tg::Tensor(y);
+    data::DataLoader loader(train, {.batch_size = 1, .shuffle = false});
+    nn::Linear model(3, 1, {.seed = 4, .dtype = tg::f64});
+    optim::SGD opt(model.parameters(), {.lr = 0.01});
+    const auto no_fall = [](const tg::Tensor& out, const tg::Tensor& target) {
+        return nn::mse_loss(out * 0.0, target);
+    };
+    const auto r = optim::lr_find(model, opt, no_fall, loader);
+    REQUIRE(r.lrs.size() == 100);
+    REQUIRE(r.smoothed.front() == 0.25);
+    REQUIRE_FALSE(r.diverged);
+    REQUIRE(r.best_index == 10);
+    REQUIRE(std::isnan(r.suggested_lr));
 }
 
 TEST_CASE("LRFinder writes its curve as CSV and SVG") {

@@ -23,6 +23,7 @@
 #include <tapegrad/optim/optim.hpp>
 
 #include "command.hpp"
+#include "exit_status.hpp"
 #include "model_spec.hpp"
 
 #ifndef TAPEGRAD_BENCH_DATA
@@ -400,23 +401,35 @@ const std::vector<std::pair<std::string, Workload>> kWorkloads = {{"tiny", tiny}
                                                                   {"matmul", matmul},
                                                                   {"overhead", overhead}};
 
+// --threads within what OpenBLAS can run (it would cut a larger count down silently).
+void set_threads(int threads) {
+    if (threads < 1)
+        throw UsageError("bench: --threads must be at least 1, got " + std::to_string(threads));
+    set_num_threads(threads);  // OpenBLAS's pool: tapegrad runs no other
+    if (num_threads() != threads) {
+        throw UsageError("bench: --threads " + std::to_string(threads) +
+                         " is more than OpenBLAS can run here (at most " +
+                         std::to_string(num_threads()) + ")");
+    }
+}
+
 }  // namespace
 
 void run_bench(const BenchArgs& args, std::ostream& out) {
     if (args.dtype != "f32" && args.dtype != "f64")
-        throw ValueError("bench: --dtype must be f32 or f64, got '" + args.dtype + "'");
+        throw UsageError("bench: --dtype must be f32 or f64, got '" + args.dtype + "'");
     bool known = args.workload == "all";
     for (const auto& w : kWorkloads) known = known || w.first == args.workload;
     if (!known) {
-        throw ValueError("bench: unknown workload '" + args.workload +
+        throw UsageError("bench: unknown workload '" + args.workload +
                          "' (known: tiny, fmnist, logreg, matmul, overhead, all)");
     }
-    if (args.threads) {
-        if (*args.threads < 1)
-            throw ValueError("bench: --threads must be at least 1, got " +
-                             std::to_string(*args.threads));
-        set_num_threads(*args.threads);  // OpenBLAS's pool: tapegrad runs no other
+    // Only tiny reads a file; the others draw or download their data.
+    if (args.data_dir_given && args.workload != "tiny" && args.workload != "all") {
+        throw UsageError("bench: --data applies to the workload tiny only; " + args.workload +
+                         " does not read it");
     }
+    if (args.threads) set_threads(*args.threads);
     const Dtype dtype = args.dtype == "f64" ? f64 : f32;
     for (const auto& [name, fn] : kWorkloads) {
         if (args.workload == "all" || args.workload == name) {
@@ -438,7 +451,8 @@ CLI::App* add_bench_command(CLI::App& app, BenchArgs& args, int& exit_code) {
                     "OpenBLAS threads (default: as OPENBLAS_NUM_THREADS or OpenBLAS decides)");
     cmd->add_option("--dtype", args.dtype, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}));
     args.data_dir = TAPEGRAD_BENCH_DATA;
-    cmd->add_option("--data", args.data_dir, "folder with make_classification_400.csv");
+    cmd->add_option("--data", args.data_dir, "folder with make_classification_400.csv (tiny only)")
+        ->each([&args](const std::string&) { args.data_dir_given = true; });
     return cmd;
 }
 

@@ -17,15 +17,17 @@ class App;
 namespace tapegrad::cli {
 
 struct BenchArgs {
-    std::string workload;        // one of the above, or "all"
-    std::optional<int> threads;  // OpenBLAS's pool; unset: as the environment configures it
-    std::string dtype = "f32";   // f32 | f64
-    std::string data_dir;        // the folder with make_classification_400.csv
+    std::string workload;         // one of the above, or "all"
+    std::optional<int> threads;   // OpenBLAS's pool; unset: as the environment configures it
+    std::string dtype = "f32";    // f32 | f64
+    std::string data_dir;         // the folder with make_classification_400.csv
+    bool data_dir_given = false;  // --data was on the command line (only tiny reads it)
 };
 
 // Adds the subcommand and its flags; the callback runs it and sets exit_code.
 CLI::App* add_bench_command(CLI::App& app, BenchArgs& args, int& exit_code);
-// Runs the workload(s), one JSON line each to out. Throws tapegrad::Error on bad input.
+// Runs the workload(s), one JSON line each to out. Throws UsageError for a bad workload or
+// flag, another tapegrad::Error on bad input.
 void run_bench(const BenchArgs& args, std::ostream& out);
 
 }  // namespace tapegrad::cli

@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <string>
 
 #include "tapegrad/autodiff/error.hpp"
 
@@ -41,10 +44,15 @@ std::filesystem::path find_graphviz_dot() {
 
 GraphFiles write_graph(const std::string& dot_text, const std::filesystem::path& dot_path) {
     {
+        errno = 0;
         std::ofstream f(dot_path, std::ios::binary);
+        const int open_error = f ? 0 : errno;  // the reason open(2) gave, for the message
         f << dot_text;
         f.close();
-        if (!f) throw IoError("write_graph: cannot write '" + dot_path.string() + "'");
+        if (!f) {
+            throw IoError("write_graph: cannot write '" + dot_path.string() + "'" +
+                          (open_error ? ": " + std::string(std::strerror(open_error)) : ""));
+        }
     }
     GraphFiles r;
     r.dot = dot_path;

@@ -5,18 +5,20 @@
 #include <tapegrad/autodiff/error.hpp>
 #include <tapegrad/nn/activation.hpp>
 
+#include "exit_status.hpp"
+
 namespace tapegrad::cli {
 
 ModelSpec parse_model_spec(const std::string& text, const std::string& activation) {
     ModelSpec spec;
     if (activation != "relu" && activation != "tanh") {
-        throw ValueError("--activation: expected relu or tanh, got '" + activation + "'");
+        throw UsageError("--activation: expected relu or tanh, got '" + activation + "'");
     }
     spec.activation = activation;
     if (text == "linear") return spec;
     const std::string prefix = "mlp:";
     if (text.rfind(prefix, 0) != 0 || text.size() == prefix.size()) {
-        throw ValueError("--model: expected 'linear' or 'mlp:H1,H2,...' (e.g. mlp:64,32), got '" +
+        throw UsageError("--model: expected 'linear' or 'mlp:H1,H2,...' (e.g. mlp:64,32), got '" +
                          text + "'");
     }
     std::size_t pos = prefix.size();
@@ -27,7 +29,7 @@ ModelSpec parse_model_spec(const std::string& text, const std::string& activatio
         const char* last = text.data() + comma;
         auto [end, ec] = std::from_chars(first, last, width);
         if (ec != std::errc() || end != last || width == 0 || width > 1'000'000) {
-            throw ValueError("--model: '" + std::string(first, last) +
+            throw UsageError("--model: '" + std::string(first, last) +
                              "' is not a layer width (a whole number from 1 to 1000000) in '" +
                              text + "'");
         }

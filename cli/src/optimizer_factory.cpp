@@ -6,6 +6,8 @@
 #include <tapegrad/autodiff/error.hpp>
 #include <tapegrad/optim/optim.hpp>
 
+#include "exit_status.hpp"
+
 namespace tapegrad::cli {
 
 namespace {
@@ -64,7 +66,7 @@ const OptimizerChoice& find_optimizer(const std::string& name) {
         if (choice.name == name) return choice;
     std::string known;
     for (const auto& n : optimizer_names()) known += (known.empty() ? "" : ", ") + n;
-    throw ValueError("--optim: unknown optimizer '" + name + "' (one of " + known + ")");
+    throw UsageError("--optim: unknown optimizer '" + name + "' (one of " + known + ")");
 }
 
 const std::vector<std::string>& optimizer_names() {

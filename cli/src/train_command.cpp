@@ -1,9 +1,14 @@
 #include "train_command.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <optional>
 #include <set>
 #include <string>
@@ -20,6 +25,7 @@
 #include <tapegrad/optim/fit.hpp>
 
 #include "command.hpp"
+#include "exit_status.hpp"
 #include "model_spec.hpp"
 #include "optimizer_factory.hpp"
 
@@ -52,7 +58,7 @@ Task decide_task(const std::string& flag, const Tensor& y) {
         }
         t.classify = true;
     } else if (flag != "regress") {
-        throw ValueError("--task: expected auto, classify or regress, got '" + flag + "'");
+        throw UsageError("--task: expected auto, classify or regress, got '" + flag + "'");
     }
     if (t.classify) {
         t.classes.assign(distinct.begin(), distinct.end());
@@ -102,9 +108,13 @@ void add_data_flags(CLI::App& cmd, TrainArgs& a) {
     add_option_with_default(cmd, "--task", a.task, "auto | classify | regress");
     add_option_with_default(cmd, "--val-split", a.val_split,
                             "share of the rows held out for validation (stratified for classes)");
-    cmd.add_flag("--standardize,!--no-standardize", a.standardize,
+    // Two flags rather than "--standardize,!--no-standardize", which --help shows as
+    // "{false}" (the value the negation sets) although standardising is on by default.
+    cmd.add_flag("--standardize", a.standardize,
                  "scale features (and a regression target) to mean 0, variance 1, fitted on "
-                 "the training rows (default on)");
+                 "the training rows (the default)");
+    cmd.add_flag_callback(
+        "--no-standardize", [&a] { a.standardize = false; }, "leave features and target as read");
     add_option_with_default(cmd, "--seed", a.seed,
                             "seed of the split, the initial weights and the shuffling");
 }
@@ -140,17 +150,40 @@ void add_output_flags(CLI::App& cmd, TrainArgs& a) {
 
 // The flags' values that no later step would catch as early, with the flag named.
 void check_args(const TrainArgs& a, const OptimizerChoice& optimizer, double lr) {
-    if (a.batch_size == 0) throw ValueError("--batch-size must be at least 1");
-    if (a.epochs < 1) throw ValueError("--epochs must be at least 1");
+    if (a.batch_size == 0) throw UsageError("--batch-size must be at least 1");
+    if (a.epochs < 1) throw UsageError("--epochs must be at least 1");
     if (!(a.val_split > 0.0 && a.val_split < 1.0)) {
-        throw ValueError("--val-split must be between 0 and 1 (exclusive), got " +
+        throw UsageError("--val-split must be between 0 and 1 (exclusive), got " +
                          std::to_string(a.val_split));
     }
-    if (a.early_stopping < 0) throw ValueError("--early-stopping must be 0 (off) or more");
-    if (!(lr > 0.0) || !std::isfinite(lr)) throw ValueError("--lr must be positive");
+    if (a.early_stopping < 0) throw UsageError("--early-stopping must be 0 (off) or more");
+    if (!(lr > 0.0) || !std::isfinite(lr)) throw UsageError("--lr must be positive");
     if (a.find_lr && optimizer.full_batch) {
-        throw ValueError("--find-lr does not apply to " + std::string(optimizer.name));
+        throw UsageError("--find-lr does not apply to " + std::string(optimizer.name));
     }
+}
+
+// An output file is written after training: a folder that is missing or not writable is
+// reported before it, with the reason.
+void check_writable(const std::string& flag, const std::string& path) {
+    if (path.empty()) return;
+    const std::filesystem::path file(path);
+    std::error_code ec;
+    const auto fail = [&](int error) {
+        throw ValueError(flag + ": cannot write '" + path + "': " + std::strerror(error));
+    };
+    if (std::filesystem::is_directory(file, ec)) fail(EISDIR);
+    const std::filesystem::path folder = file.has_parent_path() ? file.parent_path() : ".";
+    const auto status = std::filesystem::status(folder, ec);
+    if (ec) fail(ec.value());  // the system's errno: ENOENT, EACCES, ...
+    if (!std::filesystem::is_directory(status)) fail(ENOTDIR);
+    if (::access(folder.c_str(), W_OK | X_OK) != 0) fail(errno);
+}
+
+void check_outputs(const TrainArgs& a) {
+    check_writable("--save", a.save);
+    check_writable("--history", a.history);
+    check_writable("--plot", a.plot);
 }
 
 // The table as the model learns from it: targets encoded for the task, split, and (unless
@@ -162,8 +195,38 @@ struct Problem {
     data::StandardScaler scaler, target_scaler;
 };
 
+// The smallest table that --val-split leaves a validation row and a training row (split
+// holds out round(val_split * rows) rows).
+std::size_t min_rows_to_split(double val_split) {
+    std::size_t n = 2;
+    while (true) {
+        const auto held_out =
+            static_cast<std::size_t>(std::floor(val_split * static_cast<double>(n) + 0.5));
+        if (held_out >= 1 && held_out < n) return n;
+        ++n;
+    }
+}
+
+// A table a model can learn from, in the command line's words (the library would speak of
+// classes, in_features or nullptr).
+void check_table(const TrainArgs& a, const data::CsvDataset& csv) {
+    const std::size_t rows = csv.data.size();
+    if (rows == 0) throw ValueError(a.data + ": no data rows (only a header)");
+    if (csv.data.x.shape()[1] == 0) {
+        throw ValueError(a.data + ": no feature columns besides the target '" + a.target + "'");
+    }
+    const std::size_t needed = min_rows_to_split(a.val_split);
+    if (rows < needed) {
+        throw ValueError(a.data + ": " + std::to_string(rows) + " data row" +
+                         (rows == 1 ? "" : "s") +
+                         ", too few to split into training and validation rows: --val-split " +
+                         short_text(a.val_split) + " needs at least " + std::to_string(needed));
+    }
+}
+
 Problem load_problem(const TrainArgs& a) {
     const data::CsvDataset csv = data::read_csv(a.data, a.target);
+    check_table(a, csv);
     Problem p;
     p.task = decide_task(a.task, csv.data.y);
     data::Dataset all{csv.data.x, encode_targets(p.task, csv.data.y)};
@@ -227,9 +290,21 @@ data::DataLoader make_loader(const TrainArgs& a, const OptimizerChoice& optimize
 // beside --plot's.
 void find_lr(const TrainArgs& a, nn::Module& model, optim::Optimizer& opt,
              const optim::LossFn& loss, data::DataLoader& loader, std::ostream& out) {
-    const auto found = optim::lr_find(model, opt, loss, loader);
-    out << "lr finder: suggested learning rate " << found.suggested_lr << " (loss lowest at "
-        << found.lrs[found.best_index] << ", divided by 10)\n";
+    const optim::LRFinderOptions options;
+    const auto found = optim::lr_find(model, opt, loss, loader, options);
+    // A minimum at the last rate of a sweep that never blew up: the turn lies beyond it.
+    const bool still_falling = !found.diverged && found.best_index + 1 == found.lrs.size();
+    if (std::isfinite(found.suggested_lr)) {
+        out << "lr finder: suggested learning rate " << found.suggested_lr
+            << " (smoothed loss lowest at " << found.lrs[found.best_index] << ", divided by "
+            << options.divide_by
+            << (still_falling ? "; the loss was still falling at the sweep's last rate" : "")
+            << ")\n";
+    } else {
+        out << "lr finder: no suggestion (the smoothed loss did not fall below its level at the "
+               "start of the sweep); training at lr "
+            << opt.lr() << "\n";
+    }
     if (!a.plot.empty()) {
         std::string path = a.plot;
         if (path.size() > 4 && path.substr(path.size() - 4) == ".svg") path.resize(path.size() - 4);
@@ -240,7 +315,8 @@ void find_lr(const TrainArgs& a, nn::Module& model, optim::Optimizer& opt,
 
 // fit with the command's callbacks: the divergence guard first (it puts back the weights of
 // the last good step before EarlyStopping keeps any), a line per epoch, the history and the
-// chart. Stop reasons are printed by the progress bar.
+// chart. Stop reasons are printed by the progress bar; a diverged run throws DivergedError
+// with the guard's reason (the epoch and step where the loss blew up).
 void train(const TrainArgs& a, nn::Module& model, optim::Optimizer& opt, const Objective& objective,
            data::DataLoader& loader, const data::Dataset& validation, std::ostream& out) {
     optim::DivergenceGuard guard;
@@ -252,12 +328,16 @@ void train(const TrainArgs& a, nn::Module& model, optim::Optimizer& opt, const O
     std::vector<optim::Callback*> callbacks = {&guard, &progress, &history};
     if (a.early_stopping > 0) callbacks.insert(callbacks.begin() + 1, &stop);
     if (chart) callbacks.push_back(&*chart);
-    optim::fit(model, opt, objective.loss, loader,
-               {.epochs = a.epochs,
-                .validation = &validation,
-                .metrics = objective.metrics,
-                .threshold = kLogitThreshold,
-                .callbacks = callbacks});
+    const auto result = optim::fit(model, opt, objective.loss, loader,
+                                   {.epochs = a.epochs,
+                                    .validation = &validation,
+                                    .metrics = objective.metrics,
+                                    .threshold = kLogitThreshold,
+                                    .callbacks = callbacks});
+    if (guard.diverged()) {
+        throw DivergedError("training diverged: " + result.stop_reason +
+                            (a.save.empty() ? "" : "; nothing saved"));
+    }
 }
 
 // The weights and, when the features were standardised, the scaler ("scaler.mean", ...), so
@@ -300,6 +380,7 @@ void run_train(const TrainArgs& a, std::ostream& out) {
     const double lr = a.lr.value_or(choice.default_lr);
     check_args(a, choice, lr);
     const ModelSpec spec = parse_model_spec(a.model, a.activation);
+    check_outputs(a);
 
     Problem p = load_problem(a);
     auto model = build_model(spec, p.features, p.outputs, a.seed);

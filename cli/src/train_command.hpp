@@ -31,7 +31,8 @@ struct TrainArgs {
 
 // Adds the subcommand and its flags; the callback runs it and sets exit_code.
 CLI::App* add_train_command(CLI::App& app, TrainArgs& args, int& exit_code);
-// Runs training; progress and the final line go to out. Throws tapegrad::Error on bad input.
+// Runs training; progress and the final line go to out. Throws UsageError for a bad flag,
+// DivergedError when the loss blew up, another tapegrad::Error on bad input (exit_status.hpp).
 void run_train(const TrainArgs& args, std::ostream& out);
 
 }  // namespace tapegrad::cli

@@ -5,6 +5,8 @@
 #include <tapegrad/autodiff/tape.hpp>
 #include <tapegrad/nn/loss.hpp>
 
+#include "exit_status.hpp"
+
 namespace tapegrad::cli {
 
 namespace {
@@ -125,7 +127,7 @@ const Walkthrough& find_walkthrough(const std::string& name) {
         if (w.name == name) return w;
         names += (names.empty() ? "" : ", ") + w.name;
     }
-    throw ValueError("step: there is no walkthrough '" + name + "'; the walkthroughs are " + names);
+    throw UsageError("step: there is no walkthrough '" + name + "'; the walkthroughs are " + names);
 }
 
 WalkthroughRun run_walkthrough(const Walkthrough& w, const TraceOptions& options) {

@@ -1,7 +1,9 @@
 // LRFinder: the learning-rate range test (an exponential sweep of the lr over optimizer
 // steps), and lr_find, which runs it through fit.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "tapegrad/autodiff/error.hpp"
 #include "tapegrad/formats/atomic_file.hpp"
@@ -70,20 +72,32 @@ void LRFinder::on_batch_end(TrainState& state) {
     }
 }
 
+namespace {
+
+// The index of the smallest finite value from index `first` on (npos when none).
+std::size_t argmin_finite(const std::vector<double>& v, std::size_t first) {
+    std::size_t best = std::string::npos;
+    for (std::size_t i = first; i < v.size(); ++i)
+        if (std::isfinite(v[i]) && (best == std::string::npos || v[i] < v[best])) best = i;
+    return best;
+}
+
+}  // namespace
+
 void LRFinder::on_train_end(TrainState& state) {
-    // The suggestion: the lr at the minimum of the smoothed loss, / divide_by (not below the
-    // sweep's start).
-    bool found = false;
-    for (std::size_t i = 0; i < result_.smoothed.size(); ++i) {
-        const double s = result_.smoothed[i];
-        if (std::isfinite(s) && (!found || s < result_.smoothed[result_.best_index])) {
-            result_.best_index = i;
-            found = true;
-        }
-    }
-    if (found) {
-        result_.suggested_lr =
-            std::max(options_.start_lr, result_.lrs[result_.best_index] / options_.divide_by);
+    // The suggestion: the lr at the minimum of the smoothed loss, / divide_by. The first tenth
+    // of the steps is left out of the search: there the average holds a few batches, and one
+    // easy batch at the first rates would be the minimum (suggesting a rate that learns
+    // nothing). A minimum whose rate / divide_by is not above the sweep's first rate means the
+    // loss never fell: no suggestion then (NaN).
+    const std::size_t skip = std::max<std::size_t>(1, result_.lrs.size() / 10);
+    std::size_t best = argmin_finite(result_.smoothed, skip);
+    const bool searched = best != std::string::npos;
+    if (!searched) best = argmin_finite(result_.smoothed, 0);
+    if (best != std::string::npos) {
+        result_.best_index = best;
+        const double lr = result_.lrs[best] / options_.divide_by;
+        if (searched && lr > result_.lrs.front()) result_.suggested_lr = lr;
     }
     // Put everything back as it was before the sweep.
     state.model.load_state_dict(model_state_);

@@ -317,7 +317,8 @@ std::string format_logs(const Logs& logs) {
     char buf[64];
     for (const auto& [k, v] : items) {
         std::snprintf(buf, sizeof buf, "%.4g", v);
-        out += (out.empty() ? "" : " - ") + k + ": " + buf;
+        // "nan" whatever its sign bit (printf shows -nan for the NaN of a diverged loss).
+        out += (out.empty() ? "" : " - ") + k + ": " + (std::isnan(v) ? "nan" : buf);
     }
     return out;
 }

@@ -166,10 +166,13 @@ struct LRFinderOptions {
 // What a sweep found: one entry per optimizer step.
 struct LRFinderResult {
     std::vector<double> lrs, losses, smoothed;
-    // lrs[argmin smoothed] / divide_by, raised to start_lr if below it (NaN with no step).
+    // lrs[best_index] / divide_by; NaN when that is not above the first rate (the loss never
+    // fell) or the sweep ended within its first tenth.
     double suggested_lr = std::numeric_limits<double>::quiet_NaN();
-    std::size_t best_index = 0;  // argmin of the finite smoothed losses
-    bool diverged = false;       // stopped before num_steps (smoothed loss blew up or NaN)
+    // argmin of the finite smoothed losses after the first tenth of the steps (of all of them
+    // when the sweep ended within it)
+    std::size_t best_index = 0;
+    bool diverged = false;  // stopped before num_steps (smoothed loss blew up or NaN)
 
     // Columns step (1-based), lr, loss, smoothed_loss; %.10g; written atomically.
     void save_csv(const std::filesystem::path& path) const;
@@ -182,7 +185,9 @@ struct LRFinderResult {
 //   beta^(k+1))
 // The sweep stops after num_steps steps, or when smoothed_k > diverge_factor × min smoothed or
 // a loss is not finite. The suggestion is "the largest rate before the curve turns up, divided
-// by a factor": the lr at the minimum of the smoothed loss, divided by divide_by.
+// by a factor": the lr at the minimum of the smoothed loss, divided by divide_by. The minimum
+// is looked for after the first tenth of the steps (whose average holds too few batches), and
+// there is no suggestion (NaN) when it would not be above the sweep's first rate.
 // When training ends the finder puts back the model's weights (state_dict), the optimizer's
 // state_dict (moments, step counts, every group's lr), the loader's epoch and the default
 // random generator's state (Dropout), so training afterwards starts exactly where it was

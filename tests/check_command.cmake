@@ -1,0 +1,30 @@
+# Runs a command and checks its exit status and its output (stdout and stderr together):
+#   cmake -DSTATUS=2 "-DMATCHES=regex" [-DNOT_MATCHES=regex] -P check_command.cmake -- CMD ARGS...
+# ctest's PASS_REGULAR_EXPRESSION ignores the exit status and WILL_FAIL the message: a command
+# line test needs both.
+set(command "")
+set(seen_separator FALSE)
+math(EXPR last "${CMAKE_ARGC} - 1")
+foreach(i RANGE 0 ${last})
+  if(seen_separator)
+    list(APPEND command "${CMAKE_ARGV${i}}")
+  elseif(CMAKE_ARGV${i} STREQUAL "--")
+    set(seen_separator TRUE)
+  endif()
+endforeach()
+if(NOT command OR NOT DEFINED STATUS OR NOT DEFINED MATCHES)
+  message(FATAL_ERROR "usage: cmake -DSTATUS=N -DMATCHES=regex -P check_command.cmake -- CMD ...")
+endif()
+
+execute_process(COMMAND ${command} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(all "${out}${err}")
+if(NOT status STREQUAL "${STATUS}")
+  message(FATAL_ERROR "exit status ${status}, expected ${STATUS}; the output:\n${all}")
+endif()
+if(NOT all MATCHES "${MATCHES}")
+  message(FATAL_ERROR "the output does not match '${MATCHES}':\n${all}")
+endif()
+if(DEFINED NOT_MATCHES AND all MATCHES "${NOT_MATCHES}")
+  message(FATAL_ERROR "the output matches '${NOT_MATCHES}', which it must not:\n${all}")
+endif()
+message(STATUS "exit status ${status}, the output matches")
