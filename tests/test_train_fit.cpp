@@ -144,7 +144,7 @@ TEST_CASE("a schedule steps once per epoch or once per batch, as asked") {
     // Made afresh for each section (Catch runs the test case once per section).
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
-    optim::StepLR sched(opt, 1, 0.5);
+    optim::StepLR sched(opt, {.step_size = 1, .gamma = 0.5});
     LrRecorder rec;
 
     SECTION("per epoch") {
@@ -328,7 +328,7 @@ TEST_CASE("fit rejects bad options with messages that say what is wrong") {
                         Catch::Matchers::Contains("validation set has no rows"));
     auto other_model = logistic_model();
     optim::SGD other(other_model.parameters(), {.lr = 0.1});
-    optim::StepLR sched(other, 1);
+    optim::StepLR sched(other, {.step_size = 1});
     REQUIRE_THROWS_WITH(optim::fit(model, opt, bce, loader, {.scheduler = &sched}),
                         Catch::Matchers::Contains("another optimizer"));
     REQUIRE_THROWS_WITH(optim::evaluate(model, bce, train, {"auc"}),
