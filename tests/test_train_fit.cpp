@@ -358,6 +358,46 @@ TEST_CASE("an error in the loss leaves fit unchanged, after on_train_end") {
     REQUIRE_FALSE(model.is_training());  // back to the mode it had
 }
 
+namespace {
+// fc2 is a member but was never registered: its weights take part in the loss and never train.
+struct ForgotRegister : nn::Module {
+    nn::Linear fc1{2, 3, {.seed = 1, .dtype = tg::f64}}, fc2{3, 1, {.seed = 2, .dtype = tg::f64}};
+    ForgotRegister() { register_module("fc1", fc1); }
+    tg::Tensor forward(const tg::Tensor& x) override { return fc2(tg::tanh(fc1(x))); }
+};
+
+std::string fit_stderr(nn::Module& model, optim::Optimizer& opt) {
+    const data::Dataset train = logistic_data(32, 1);
+    data::DataLoader loader(train, {.batch_size = 16});
+    std::ostringstream captured;
+    auto* old = std::cerr.rdbuf(captured.rdbuf());
+    optim::fit(model, opt, bce, loader, {.epochs = 2});
+    std::cerr.rdbuf(old);
+    return captured.str();
+}
+}  // namespace
+
+TEST_CASE("fit warns once about tensors in the loss that the optimizer does not train") {
+    ForgotRegister model;
+    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    const std::string err = fit_stderr(model, opt);
+    CHECK_THAT(err, Catch::Contains("tapegrad: warning: fit: 2 tensor(s) that require grad took "
+                                    "part in the loss but are not among the optimizer's "
+                                    "parameters, so they will not train: float64 [1, 3], "
+                                    "float64 [1]") &&
+                        Catch::Contains("register_module"));
+    CHECK(err.find("warning", err.find("warning") + 1) == std::string::npos);  // once
+    // A registered model gives no warning; a registered layer left out of the optimizer is
+    // named.
+    nn::Sequential whole{nn::Linear(2, 3, {.seed = 1, .dtype = tg::f64}), nn::Tanh(),
+                         nn::Linear(3, 1, {.seed = 2, .dtype = tg::f64})};
+    optim::SGD all(whole.parameters(), {.lr = 0.1});
+    CHECK(fit_stderr(whole, all).empty());
+    const auto params = whole.parameters();
+    optim::SGD first({params[0], params[1]}, {.lr = 0.1});
+    CHECK_THAT(fit_stderr(whole, first), Catch::Contains("will not train: '2.weight', '2.bias'"));
+}
+
 TEST_CASE("format_logs orders training numbers, validation numbers, then lr") {
     const optim::Logs logs{{"val_loss", 0.25},    {"lr", 0.01},  {"accuracy", 0.875},
                            {"val_accuracy", 0.8}, {"loss", 0.5}, {"custom", 3}};
