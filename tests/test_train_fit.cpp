@@ -398,6 +398,21 @@ TEST_CASE("fit warns once about tensors in the loss that the optimizer does not 
     CHECK_THAT(fit_stderr(whole, first), Catch::Contains("will not train: '2.weight', '2.bias'"));
 }
 
+TEST_CASE("unregistered_leaves lists what a tape reached beyond the given parameters") {
+    ForgotRegister model;
+    const tg::Tensor frozen = tg::ones({1}, tg::f64);  // no grad: a constant, not reported
+    tg::Tape tape;
+    const tg::Tensor loss = tg::sum(model(tg::ones({4, 2}, tg::f64))) * frozen;
+    const auto leaves = optim::unregistered_leaves(tape, model.parameters());
+    REQUIRE(leaves.size() == 2);
+    CHECK(leaves[0].impl() == model.fc2.weight.impl());
+    CHECK(leaves[1].impl() == model.fc2.bias.impl());
+    std::vector<tg::Tensor> all = model.parameters();
+    all.push_back(model.fc2.weight);
+    all.push_back(model.fc2.bias);
+    CHECK(optim::unregistered_leaves(tape, all).empty());
+}
+
 TEST_CASE("format_logs orders training numbers, validation numbers, then lr") {
     const optim::Logs logs{{"val_loss", 0.25},    {"lr", 0.01},  {"accuracy", 0.875},
                            {"val_accuracy", 0.8}, {"loss", 0.5}, {"custom", 3}};
