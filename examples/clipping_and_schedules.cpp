@@ -96,19 +96,23 @@ Trace train(const data::Dataset& data, double lr, int epochs, Schedule schedule)
         case Schedule::constant:
             break;
         case Schedule::step:  // lr = base * 0.5^floor(epoch / 15)
-            parts.push_back(std::make_unique<optim::StepLR>(opt, 15, 0.5));
+            parts.push_back(std::make_unique<optim::StepLR>(
+                opt, optim::StepLROptions{.step_size = 15, .gamma = 0.5}));
             break;
         case Schedule::cosine:  // lr = base * (1 + cos(pi * epoch / 60)) / 2
-            parts.push_back(std::make_unique<optim::CosineAnnealingLR>(opt, epochs));
+            parts.push_back(std::make_unique<optim::CosineAnnealingLR>(
+                opt, optim::CosineAnnealingLROptions{.T_max = epochs}));
             break;
         case Schedule::warmup_cosine: {
             // epochs 0-4: lr = base * (0.1 + 0.9 * epoch / 5);
             // then lr = base * (1 + cos(pi * (epoch - 5) / 55)) / 2
-            auto warmup = std::make_unique<optim::LinearLR>(opt, 0.1, 1.0, kWarmup);
-            auto decay = std::make_unique<optim::CosineAnnealingLR>(opt, epochs - kWarmup);
+            auto warmup = std::make_unique<optim::LinearLR>(
+                opt, optim::LinearLROptions{.start_factor = 0.1, .total_iters = kWarmup});
+            auto decay = std::make_unique<optim::CosineAnnealingLR>(
+                opt, optim::CosineAnnealingLROptions{.T_max = epochs - kWarmup});
             parts.push_back(std::make_unique<optim::SequentialLR>(
-                opt, std::vector<std::reference_wrapper<optim::LRScheduler>>{*warmup, *decay},
-                std::vector<std::int64_t>{kWarmup}));
+                opt, optim::SequentialLROptions{.schedulers = {*warmup, *decay},
+                                                .milestones = {kWarmup}}));
             parts.push_back(std::move(warmup));
             parts.push_back(std::move(decay));
             break;

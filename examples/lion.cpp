@@ -25,7 +25,7 @@ struct Run {
     Run(std::uint64_t init_seed, const data::Dataset& train)
         : model(make_model(init_seed)),
           opt(model.parameters(), {.lr = 3e-3, .weight_decay = 0.01}),
-          schedule(opt, /*step_size=*/4, /*gamma=*/0.5),
+          schedule(opt, {.step_size = 4, .gamma = 0.5}),
           loader(train, {.batch_size = 32, .shuffle = true, .seed = 1}) {}
 
     static nn::Sequential make_model(std::uint64_t seed) {

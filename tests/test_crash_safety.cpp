@@ -47,7 +47,7 @@ struct Run {
     nn::Sequential model{nn::Linear(2, 8, {.seed = 1, .dtype = tg::f64}), nn::Tanh(),
                          nn::Linear(8, 1, {.seed = 2, .dtype = tg::f64})};
     optim::Adam opt{model.parameters(), {.lr = 0.02}};
-    optim::StepLR sched{opt, 20, 0.5};
+    optim::StepLR sched{opt, {.step_size = 20, .gamma = 0.5}};
     data::DataLoader loader;
     explicit Run(const data::Dataset& train) : loader(train, {.batch_size = 32, .seed = 5}) {}
 

@@ -43,6 +43,25 @@ TEST_CASE("gradcheck transpose and permute, first and second order") {
                             {normal({2, 3, 4}, 7)});
 }
 
+TEST_CASE("gradcheck transpose of two dims, first and second order") {
+    const int order = GENERATE(1, 2);
+    REQUIRE_GRADCHECK_ORDER(order, [](const tg::Tensor& x) { return tg::transpose(x, 0, 2); },
+                            {normal({2, 3, 4}, 14)});
+    REQUIRE_GRADCHECK_ORDER(order, [](const tg::Tensor& x) { return tg::transpose(x, -1, 1); },
+                            {normal({2, 3, 4}, 15)});
+}
+
+TEST_CASE("transpose(x, dim0, dim1) swaps two axes, as torch.transpose") {
+    const auto x = normal({2, 3, 4}, 16);
+    const tg::Tensor t = tg::transpose(x, 0, -1);
+    CHECK(t.shape() == tg::Shape{4, 3, 2});
+    CHECK(t.value<double>()(3, 1, 0) == x.value<double>()(0, 1, 3));
+    CHECK(tg::transpose(x, 1, 1).shape() == x.shape());
+    const tg::Tensor m = normal({2, 3}, 17);
+    CHECK(tg::transpose(m, 0, 1).value<double>() == tg::transpose(m).value<double>());
+    CHECK_THROWS_WITH(tg::transpose(x, 0, 3), Catch::Matchers::Contains("transpose"));
+}
+
 TEST_CASE("gradcheck broadcast_to, first and second order") {
     const int order = GENERATE(1, 2);
     REQUIRE_GRADCHECK_ORDER(order,

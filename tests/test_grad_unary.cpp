@@ -81,6 +81,19 @@ TEST_CASE("gradcheck clamp, first and second order") {
                 order);
     check_unary([](const tg::Tensor& x) { return tg::clamp(x, -0.5, std::nullopt); }, make, 248,
                 order);
+    // PyTorch's defaults: clamp(x, min) and the one-sided forms.
+    check_unary([](const tg::Tensor& x) { return tg::clamp(x, -0.5); }, make, 260, order);
+    check_unary([](const tg::Tensor& x) { return tg::clamp_min(x, -0.5); }, make, 263, order);
+    check_unary([](const tg::Tensor& x) { return tg::clamp_max(x, 0.5); }, make, 266, order);
+}
+
+TEST_CASE("clamp takes one bound or both, as torch.clamp") {
+    const auto x = tg::tensor({-2.0, -0.25, 3.0}, tg::f64);
+    CHECK(tg::clamp(x, 0.0).value<double>() == xt::xarray<double>{0.0, 0.0, 3.0});
+    CHECK(tg::clamp_min(x, -1.0).value<double>() == xt::xarray<double>{-1.0, -0.25, 3.0});
+    CHECK(tg::clamp_max(x, 1.0).value<double>() == xt::xarray<double>{-2.0, -0.25, 1.0});
+    CHECK_THROWS_WITH(tg::clamp(x, std::nullopt),
+                      Catch::Matchers::Contains("at least one of min and max"));
 }
 
 TEST_CASE("gradcheck to(f64) conversion, first and second order") {

@@ -165,6 +165,73 @@ TEST_CASE("a module prints like PyTorch, and its summary counts parameters") {
     CHECK(os.str() == "LayerNorm((8,), eps=1e-05, elementwise_affine=True)");
 }
 
+namespace {
+// A custom module that overrides neither type_name nor anything else but forward.
+struct Scaled : nn::Module {
+    tg::Tensor scale = tg::ones({2}, tg::f64);
+    tg::Tensor bias = tg::zeros({2}, tg::f64);
+    nn::Linear inner{2, 2, {.seed = 3, .dtype = tg::f64}};
+    Scaled() {
+        register_parameter("scale", scale);
+        register_buffer("bias", bias);
+        register_module("inner", inner);
+    }
+    tg::Tensor forward(const tg::Tensor& x) override { return inner(x) * scale + bias; }
+};
+}  // namespace
+
+TEST_CASE("a custom module prints its class name without overriding type_name") {
+    Scaled m;
+    CHECK(m.type_name() == "Scaled");
+    CHECK(m.repr() == "Scaled(\n  (inner): Linear(in_features=2, out_features=2, bias=True)\n)");
+    CHECK_THROWS_WITH(nn::Module()(tg::zeros({1})), Catch::Contains("Module: forward"));
+}
+
+TEST_CASE("reassigning a registered tensor member is reported, not silently disconnected") {
+    Scaled m;
+    m.scale = tg::full({2}, 3.0, tg::f64);  // the module still holds the old tensor
+    CHECK_THROWS_WITH(m.parameters(), Catch::Contains("Scaled: the parameter 'scale' was "
+                                                      "reassigned after it was registered") &&
+                                          Catch::Contains("scale.copy_(value)"));
+    CHECK_THROWS_WITH(m.state_dict(), Catch::Contains("'scale' was reassigned"));
+    Scaled b;
+    b.bias = tg::ones({2}, tg::f64);
+    CHECK_THROWS_WITH(b.named_buffers(), Catch::Contains("the buffer 'bias' was reassigned"));
+    // In place is the way: the registered tensor changes, the module stays whole.
+    Scaled c;
+    c.scale.copy_(tg::full({2}, 3.0, tg::f64));
+    CHECK(c.state_dict().at("scale").value<double>()(0) == 3.0);
+    // Copies and moves find their own members again (no false alarm).
+    Scaled d = c;
+    CHECK(d.parameters()[0].impl() == d.scale.impl());
+    Scaled e = std::move(d);
+    CHECK(e.parameters()[0].impl() == e.scale.impl());
+    e = c;
+    CHECK(e.named_buffers()[0].second.impl() == e.bias.impl());
+}
+
+namespace {
+// Parameters held by a vector: not data members, so registered without the reassignment check.
+struct Stack : nn::Module {
+    std::vector<tg::Tensor> weights;
+    Stack() {
+        for (int i = 0; i < 3; ++i) weights.push_back(tg::ones({2}, tg::f64));
+        for (std::size_t i = 0; i < weights.size(); ++i)
+            register_parameter("w" + std::to_string(i), weights[i]);
+    }
+};
+}  // namespace
+
+TEST_CASE("tensors registered from a vector survive copies of the module") {
+    Stack a;
+    Stack b = a;  // the vector's elements are elsewhere: nothing to find again at an offset
+    a.weights.clear();
+    CHECK(b.parameters().size() == 3);
+    CHECK(b.state_dict().size() == 3);
+    Stack c = std::move(b);
+    CHECK(c.parameters().size() == 3);
+}
+
 TEST_CASE("a module without forward says so") {
     nn::Module m;
     CHECK_THROWS_WITH(m(tg::zeros({1})), Catch::Contains("Module: forward(x) is not defined"));

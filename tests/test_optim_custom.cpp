@@ -121,7 +121,7 @@ TEST_CASE("Lion in float32 follows the float64 hand loop") {
 TEST_CASE("Lion: a schedule and set_lr change the rate its update uses") {
     tg::Tensor w = tg::tensor({1.0, -1.0}, tg::f64).requires_grad_();
     LionOptimizer opt({w}, {.lr = 0.1});
-    optim::StepLR schedule(opt, /*step_size=*/1, /*gamma=*/0.5);
+    optim::StepLR schedule(opt, {.step_size = 1, .gamma = 0.5});
     step_with_gradients(opt, {w}, {{1.0, -1.0}});  // each weight moves by lr against sign(g)
     testing::require_values(w, {0.9, -0.9}, 1e-15);
     schedule.step();
@@ -166,7 +166,7 @@ TEST_CASE("Lion: fit with a schedule, checkpointed and resumed, ends bit for bit
         Run(std::uint64_t seed, const data::Dataset& rows)
             : model(small_mlp(seed)),
               opt(model.parameters(), {.lr = 0.01, .weight_decay = 0.05}),
-              schedule(opt, 2, 0.5),
+              schedule(opt, {.step_size = 2, .gamma = 0.5}),
               loader(rows, {.batch_size = 16, .shuffle = true, .seed = 7}) {}
     };
     Run straight(1, train);

@@ -163,7 +163,7 @@ void check_sequence(optim::LRScheduler& sched, TwoGroups& t, const std::string& 
 
 TEST_CASE("StepLR: lr = base * gamma^floor(epoch / step_size), as PyTorch") {
     TwoGroups t;
-    optim::StepLR sched(t.opt, 3, 0.5);
+    optim::StepLR sched(t.opt, {.step_size = 3, .gamma = 0.5});
     CHECK(sched.base_lrs() == std::vector<double>{0.1, 0.02});
     check_sequence(sched, t, "step_lr",
                    [](double e, double base) { return base * std::pow(0.5, std::floor(e / 3)); });
@@ -171,7 +171,7 @@ TEST_CASE("StepLR: lr = base * gamma^floor(epoch / step_size), as PyTorch") {
 
 TEST_CASE("ExponentialLR: lr = base * gamma^epoch, as PyTorch") {
     TwoGroups t;
-    optim::ExponentialLR sched(t.opt, 0.9);
+    optim::ExponentialLR sched(t.opt, {.gamma = 0.9});
     check_sequence(sched, t, "exponential_lr",
                    [](double e, double base) { return base * std::pow(0.9, e); });
 }
@@ -180,7 +180,7 @@ TEST_CASE("CosineAnnealingLR: eta_min + (base - eta_min)(1 + cos(pi e / T)) / 2,
     // T_max 10, eta_min 0.001, 25 epochs: down to eta_min at 10, back to base at 20 (PyTorch's
     // schedule is periodic past T_max).
     TwoGroups t;
-    optim::CosineAnnealingLR sched(t.opt, 10, 0.001);
+    optim::CosineAnnealingLR sched(t.opt, {.T_max = 10, .eta_min = 0.001});
     check_sequence(sched, t, "cosine_lr", [](double e, double base) {
         return 0.001 + (base - 0.001) * (1 + std::cos(pi * e / 10)) / 2;
     });
@@ -202,9 +202,9 @@ TEST_CASE("SequentialLR: linear warm-up then cosine decay, as PyTorch") {
     // LinearLR(0.1, 1, 3) for epochs 0-2, then CosineAnnealingLR(T_max 7) from its epoch 0 at
     // epoch 3: lr = base (0.1 + 0.9 e / 3) for e < 3, base (1 + cos(pi (e - 3) / 7)) / 2 after.
     TwoGroups t;
-    optim::LinearLR warmup(t.opt, 0.1, 1.0, 3);
-    optim::CosineAnnealingLR decay(t.opt, 7);
-    optim::SequentialLR sched(t.opt, {warmup, decay}, {3});
+    optim::LinearLR warmup(t.opt, {.start_factor = 0.1, .total_iters = 3});
+    optim::CosineAnnealingLR decay(t.opt, {.T_max = 7});
+    optim::SequentialLR sched(t.opt, {.schedulers = {warmup, decay}, .milestones = {3}});
     CHECK(decay.base_lrs() == std::vector<double>{0.1, 0.02});  // not the warmed-down lr
     check_sequence(sched, t, "linear_then_cosine", [](double e, double base) {
         return e < 3 ? base * (0.1 + 0.9 * e / 3) : base * (1 + std::cos(pi * (e - 3) / 7)) / 2;
@@ -213,9 +213,9 @@ TEST_CASE("SequentialLR: linear warm-up then cosine decay, as PyTorch") {
 
 TEST_CASE("SequentialLR: linear warm-up then exponential decay, as PyTorch") {
     TwoGroups t;
-    optim::LinearLR warmup(t.opt, 0.25, 1.0, 4);
-    optim::ExponentialLR decay(t.opt, 0.8);
-    optim::SequentialLR sched(t.opt, {warmup, decay}, {4});
+    optim::LinearLR warmup(t.opt, {.start_factor = 0.25, .total_iters = 4});
+    optim::ExponentialLR decay(t.opt, {.gamma = 0.8});
+    optim::SequentialLR sched(t.opt, {.schedulers = {warmup, decay}, .milestones = {4}});
     check_sequence(sched, t, "linear_then_exponential", [](double e, double base) {
         return e < 4 ? base * (0.25 + 0.75 * e / 4) : base * std::pow(0.8, e - 4);
     });
@@ -225,7 +225,7 @@ TEST_CASE("a schedule drives the optimizer's steps") {
     // f(w) = w, gradient 1, SGD lr 1 with StepLR(2, 0.5): the steps are 1, 1, 0.5, 0.5, 0.25.
     tg::Tensor w = tg::zeros({1}, tg::f64).requires_grad_();
     optim::SGD opt({w}, {.lr = 1.0});
-    optim::StepLR sched(opt, 2, 0.5);
+    optim::StepLR sched(opt, {.step_size = 2, .gamma = 0.5});
     const double want[] = {-1, -2, -2.5, -3, -3.25};
     for (double expected : want) {
         opt.zero_grad();
@@ -244,9 +244,9 @@ TEST_CASE("schedules resume from state_dict with the optimizer's") {
     // Run 7 epochs of warm-up + cosine with Adam, save both, run 6 more; a fresh pair loaded
     // from the save gives the same 6 learning rates.
     auto make = [](optim::Adam& opt, auto&& body) {
-        optim::LinearLR warmup(opt, 0.2, 1.0, 4);
-        optim::CosineAnnealingLR decay(opt, 10, 1e-4);
-        optim::SequentialLR sched(opt, {warmup, decay}, {4});
+        optim::LinearLR warmup(opt, {.start_factor = 0.2, .total_iters = 4});
+        optim::CosineAnnealingLR decay(opt, {.T_max = 10, .eta_min = 1e-4});
+        optim::SequentialLR sched(opt, {.schedulers = {warmup, decay}, .milestones = {4}});
         body(sched);
     };
     tg::Tensor w = tg::zeros({1}, tg::f64).requires_grad_();
@@ -278,13 +278,13 @@ TEST_CASE("schedules resume from state_dict with the optimizer's") {
 
 TEST_CASE("a scheduler's state_dict round trip and its errors") {
     TwoGroups t;
-    optim::ExponentialLR sched(t.opt, 0.5);
+    optim::ExponentialLR sched(t.opt, {.gamma = 0.5});
     sched.step();
     sched.step();
     const auto d = sched.state_dict();
     CHECK(d.at("last_epoch").item() == 2);
     TwoGroups u;
-    optim::ExponentialLR other(u.opt, 0.5);
+    optim::ExponentialLR other(u.opt, {.gamma = 0.5});
     other.load_state_dict(d);
     CHECK(other.last_epoch() == 2);
     CHECK(other.get_last_lr() == sched.get_last_lr());
@@ -300,19 +300,46 @@ TEST_CASE("a scheduler's state_dict round trip and its errors") {
 
 TEST_CASE("schedules reject invalid arguments") {
     TwoGroups t;
-    CHECK_THROWS_AS(optim::StepLR(t.opt, 0), tg::ValueError);
-    CHECK_THROWS_AS(optim::ExponentialLR(t.opt, -0.5), tg::ValueError);
-    CHECK_THROWS_AS(optim::CosineAnnealingLR(t.opt, 0), tg::ValueError);
-    CHECK_THROWS_AS(optim::LinearLR(t.opt, 0.0), tg::ValueError);
-    CHECK_THROWS_AS(optim::LinearLR(t.opt, 0.5, 1.5), tg::ValueError);
+    CHECK_THROWS_AS(optim::StepLR(t.opt, {.step_size = 0}), tg::ValueError);
+    CHECK_THROWS_AS(optim::ExponentialLR(t.opt, {.gamma = -0.5}), tg::ValueError);
+    CHECK_THROWS_AS(optim::CosineAnnealingLR(t.opt, {.T_max = 0}), tg::ValueError);
+    CHECK_THROWS_AS(optim::LinearLR(t.opt, {.start_factor = 0.0}), tg::ValueError);
+    CHECK_THROWS_AS(optim::LinearLR(t.opt, {.start_factor = 0.5, .end_factor = 1.5}),
+                    tg::ValueError);
     optim::LinearLR warmup(t.opt);
-    optim::ExponentialLR decay(t.opt, 0.9);
-    CHECK_THROWS_AS(optim::SequentialLR(t.opt, {warmup, decay}, {}), tg::ValueError);
+    optim::ExponentialLR decay(t.opt, {.gamma = 0.9});
+    CHECK_THROWS_AS(optim::SequentialLR(t.opt, {.schedulers = {warmup, decay}}), tg::ValueError);
     TwoGroups other;
-    optim::ExponentialLR foreign(other.opt, 0.9);
-    CHECK_THROWS_AS(optim::SequentialLR(t.opt, {warmup, foreign}, {3}), tg::ValueError);
+    optim::ExponentialLR foreign(other.opt, {.gamma = 0.9});
+    CHECK_THROWS_AS(
+        optim::SequentialLR(t.opt, {.schedulers = {warmup, foreign}, .milestones = {3}}),
+        tg::ValueError);
     CHECK_THROWS_AS(optim::ReduceLROnPlateau(t.opt, {.factor = 1.0}), tg::ValueError);
     CHECK_THROWS_AS(optim::ReduceLROnPlateau(t.opt, {.patience = -1}), tg::ValueError);
+}
+
+TEST_CASE("schedules take option structs with PyTorch's names and defaults") {
+    TwoGroups t;
+    optim::StepLR step(t.opt, {.step_size = 1});  // gamma 0.1 by default
+    step.step();
+    CHECK(close(t.opt.param_groups()[0].lr, 0.01));
+    TwoGroups u;
+    optim::LinearLR warmup(u.opt);  // start 1/3, end 1, total_iters 5
+    CHECK(close(u.opt.param_groups()[0].lr, 0.1 / 3));
+    TwoGroups v;
+    optim::CosineAnnealingLR cosine(v.opt, {.T_max = 2});  // eta_min 0
+    cosine.step();
+    cosine.step();
+    CHECK(v.opt.param_groups()[0].lr == Approx(0.0).margin(1e-15));
+    // PyTorch's required arguments have no default here either: the error names them.
+    CHECK_THROWS_WITH(
+        optim::StepLR(t.opt, {.gamma = 0.5}),
+        Catch::Matchers::Contains("step_size") && Catch::Matchers::Contains("no default"));
+    CHECK_THROWS_WITH(optim::ExponentialLR(t.opt, {}),
+                      Catch::Matchers::Contains("gamma is required"));
+    CHECK_THROWS_WITH(
+        optim::CosineAnnealingLR(t.opt, {.eta_min = 0.01}),
+        Catch::Matchers::Contains("T_max") && Catch::Matchers::Contains("no default"));
 }
 
 // ---- ReduceLROnPlateau ---------------------------------------------------------------------

@@ -1,6 +1,11 @@
 // SGD: each option checked over three steps against values worked out by hand, a 20-step
 // trajectory with two parameter groups against PyTorch 1.13, convergence on a convex
 // quadratic, option validation, and an exact resume through state_dict.
+#include <tapegrad/optim/adagrad.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/lbfgs.hpp>
+#include <tapegrad/optim/newton.hpp>
+#include <tapegrad/optim/rmsprop.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
 #include "check.hpp"
@@ -253,6 +258,23 @@ TEST_CASE("SGD refuses a parameter listed twice") {
     CHECK_THROWS_AS(optim::SGD({w, w}), tg::ValueError);
     optim::SGD opt({w});
     CHECK_THROWS_AS(opt.add_param_group({w}, {}), tg::ValueError);
+}
+
+TEST_CASE("every optimizer refuses an empty parameter list, as PyTorch") {
+    // A custom module that forgot register_module has no parameters: nothing would train.
+    const auto empty = Catch::Matchers::Contains("empty parameter list");
+    CHECK_THROWS_TYPED(optim::SGD(std::vector<tg::Tensor>{}), tg::ValueError, empty);
+    CHECK_THROWS_TYPED(optim::Adam(std::vector<tg::Tensor>{}), tg::ValueError, empty);
+    CHECK_THROWS_TYPED(optim::AdamW(std::vector<tg::Tensor>{}), tg::ValueError, empty);
+    CHECK_THROWS_TYPED(optim::RMSprop(std::vector<tg::Tensor>{}), tg::ValueError, empty);
+    CHECK_THROWS_TYPED(optim::Adagrad(std::vector<tg::Tensor>{}), tg::ValueError, empty);
+    CHECK_THROWS_TYPED(optim::LBFGS(std::vector<tg::Tensor>{}), tg::ValueError, empty);
+    CHECK_THROWS_TYPED(optim::Newton(std::vector<tg::Tensor>{}), tg::ValueError, empty);
+    // A later group without parameters is refused too, naming the group.
+    tg::Tensor w = tg::tensor({1.0}, tg::f64).requires_grad_();
+    optim::SGD opt({w});
+    CHECK_THROWS_TYPED(opt.add_param_group(std::vector<tg::Tensor>{}, {}), tg::ValueError,
+                       Catch::Matchers::Contains("parameter group 1 is empty"));
 }
 
 // ---- against PyTorch -----------------------------------------------------------------------

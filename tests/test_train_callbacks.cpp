@@ -551,11 +551,13 @@ struct Run {
         : model(mlp(init_seed)), loader(train, {.batch_size = 16, .shuffle = true, .seed = 5}) {
         if (adam) {
             opt = std::make_unique<optim::Adam>(model.parameters(), optim::AdamOptions{.lr = 0.02});
-            sched = std::make_unique<optim::CosineAnnealingLR>(*opt, 6);
+            sched = std::make_unique<optim::CosineAnnealingLR>(
+                *opt, optim::CosineAnnealingLROptions{.T_max = 6});
         } else {
             opt = std::make_unique<optim::SGD>(model.parameters(),
                                                optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
-            sched = std::make_unique<optim::StepLR>(*opt, 2, 0.5);
+            sched = std::make_unique<optim::StepLR>(
+                *opt, optim::StepLROptions{.step_size = 2, .gamma = 0.5});
         }
     }
 };
@@ -625,7 +627,7 @@ TEST_CASE("resume refuses a checkpoint that does not match, changing nothing") {
     nn::Sequential wider{nn::Linear(2, 9, {.seed = 1, .dtype = tg::f64}), nn::Tanh(),
                          nn::Linear(9, 1, {.seed = 2, .dtype = tg::f64})};
     optim::SGD wider_opt(wider.parameters(), {.lr = 0.3});
-    optim::StepLR wider_sched(wider_opt, 2, 0.5);
+    optim::StepLR wider_sched(wider_opt, {.step_size = 2, .gamma = 0.5});
     const auto wider_weights = wider.state_dict();
     REQUIRE_THROWS_AS(optim::resume(dir.path / "c.npz", wider, wider_opt, &wider_sched),
                       tg::ValueError);

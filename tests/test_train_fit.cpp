@@ -144,7 +144,7 @@ TEST_CASE("a schedule steps once per epoch or once per batch, as asked") {
     // Made afresh for each section (Catch runs the test case once per section).
     auto model = logistic_model();
     optim::SGD opt(model.parameters(), {.lr = 0.1});
-    optim::StepLR sched(opt, 1, 0.5);
+    optim::StepLR sched(opt, {.step_size = 1, .gamma = 0.5});
     LrRecorder rec;
 
     SECTION("per epoch") {
@@ -328,7 +328,7 @@ TEST_CASE("fit rejects bad options with messages that say what is wrong") {
                         Catch::Matchers::Contains("validation set has no rows"));
     auto other_model = logistic_model();
     optim::SGD other(other_model.parameters(), {.lr = 0.1});
-    optim::StepLR sched(other, 1);
+    optim::StepLR sched(other, {.step_size = 1});
     REQUIRE_THROWS_WITH(optim::fit(model, opt, bce, loader, {.scheduler = &sched}),
                         Catch::Matchers::Contains("another optimizer"));
     REQUIRE_THROWS_WITH(optim::evaluate(model, bce, train, {"auc"}),
@@ -356,6 +356,61 @@ TEST_CASE("an error in the loss leaves fit unchanged, after on_train_end") {
     REQUIRE(count.train_end == 1);
     REQUIRE(count.failed);
     REQUIRE_FALSE(model.is_training());  // back to the mode it had
+}
+
+namespace {
+// fc2 is a member but was never registered: its weights take part in the loss and never train.
+struct ForgotRegister : nn::Module {
+    nn::Linear fc1{2, 3, {.seed = 1, .dtype = tg::f64}}, fc2{3, 1, {.seed = 2, .dtype = tg::f64}};
+    ForgotRegister() { register_module("fc1", fc1); }
+    tg::Tensor forward(const tg::Tensor& x) override { return fc2(tg::tanh(fc1(x))); }
+};
+
+std::string fit_stderr(nn::Module& model, optim::Optimizer& opt) {
+    const data::Dataset train = logistic_data(32, 1);
+    data::DataLoader loader(train, {.batch_size = 16});
+    std::ostringstream captured;
+    auto* old = std::cerr.rdbuf(captured.rdbuf());
+    optim::fit(model, opt, bce, loader, {.epochs = 2});
+    std::cerr.rdbuf(old);
+    return captured.str();
+}
+}  // namespace
+
+TEST_CASE("fit warns once about tensors in the loss that the optimizer does not train") {
+    ForgotRegister model;
+    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    const std::string err = fit_stderr(model, opt);
+    CHECK_THAT(err, Catch::Contains("tapegrad: warning: fit: 2 tensor(s) that require grad took "
+                                    "part in the loss but are not among the optimizer's "
+                                    "parameters, so they will not train: float64 [1, 3], "
+                                    "float64 [1]") &&
+                        Catch::Contains("register_module"));
+    CHECK(err.find("warning", err.find("warning") + 1) == std::string::npos);  // once
+    // A registered model gives no warning; a registered layer left out of the optimizer is
+    // named.
+    nn::Sequential whole{nn::Linear(2, 3, {.seed = 1, .dtype = tg::f64}), nn::Tanh(),
+                         nn::Linear(3, 1, {.seed = 2, .dtype = tg::f64})};
+    optim::SGD all(whole.parameters(), {.lr = 0.1});
+    CHECK(fit_stderr(whole, all).empty());
+    const auto params = whole.parameters();
+    optim::SGD first({params[0], params[1]}, {.lr = 0.1});
+    CHECK_THAT(fit_stderr(whole, first), Catch::Contains("will not train: '2.weight', '2.bias'"));
+}
+
+TEST_CASE("unregistered_leaves lists what a tape reached beyond the given parameters") {
+    ForgotRegister model;
+    const tg::Tensor frozen = tg::ones({1}, tg::f64);  // no grad: a constant, not reported
+    tg::Tape tape;
+    const tg::Tensor loss = tg::sum(model(tg::ones({4, 2}, tg::f64))) * frozen;
+    const auto leaves = optim::unregistered_leaves(tape, model.parameters());
+    REQUIRE(leaves.size() == 2);
+    CHECK(leaves[0].impl() == model.fc2.weight.impl());
+    CHECK(leaves[1].impl() == model.fc2.bias.impl());
+    std::vector<tg::Tensor> all = model.parameters();
+    all.push_back(model.fc2.weight);
+    all.push_back(model.fc2.bias);
+    CHECK(optim::unregistered_leaves(tape, all).empty());
 }
 
 TEST_CASE("format_logs orders training numbers, validation numbers, then lr") {

@@ -182,6 +182,9 @@ Tensor min(const Tensor& a) {
 Tensor min(const Tensor& a, const Axes& axes, bool keepdims) {
     return reduce<Extremum<false>>(a, axes, keepdims);
 }
+Tensor logsumexp(const Tensor& a) {
+    return reduce_all(a, LogSumExp{});
+}
 Tensor logsumexp(const Tensor& a, const Axes& axes, bool keepdims) {
     return reduce<LogSumExp>(a, axes, keepdims);
 }

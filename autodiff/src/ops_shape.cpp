@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <utility>
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
@@ -255,6 +256,15 @@ Tensor transpose(const Tensor& a) {
     Axes order(a.dim());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = static_cast<std::int64_t>(order.size() - 1 - i);
+    return permute(a, order);
+}
+
+Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1) {
+    Axes order(a.dim());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
+    const auto i = normalize_axis("transpose", dim0, a.dim());
+    const auto j = normalize_axis("transpose", dim1, a.dim());
+    std::swap(order[i], order[j]);
     return permute(a, order);
 }
 

@@ -337,6 +337,7 @@ Tensor erf(const Tensor& a) {
     return apply<Erf>({&a});
 }
 Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max) {
+    if (!min && !max) throw ValueError("clamp: at least one of min and max must be given");
     const double lo = min.value_or(-std::numeric_limits<double>::infinity());
     const double hi = max.value_or(std::numeric_limits<double>::infinity());
     if (lo > hi) {
@@ -344,6 +345,12 @@ Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> m
                          std::to_string(hi));
     }
     return apply<Clamp>({&a}, {.s0 = lo, .s1 = hi});
+}
+Tensor clamp_min(const Tensor& a, double min) {
+    return clamp(a, min, std::nullopt);
+}
+Tensor clamp_max(const Tensor& a, double max) {
+    return clamp(a, std::nullopt, max);
 }
 
 }  // namespace tapegrad

@@ -1,6 +1,7 @@
 #pragma once
-// Private to tapegrad::formats: one array in NumPy's .npy format (numpy/lib/format.py): the magic
-// "\x93NUMPY", a version, the length of a header that is a Python dict literal, then the data.
+// Private to tapegrad::formats (save_npy/load_npy in tapegrad/formats/npy.hpp are the public
+// API): one array in NumPy's .npy format (numpy/lib/format.py): the magic "\x93NUMPY", a
+// version, the length of a header that is a Python dict literal, then the data.
 #include <string>
 #include <vector>
 

@@ -1,5 +1,6 @@
-// save_npz and load_npz: the files themselves. The zip container is in zip.cpp, the arrays
-// in npy.cpp, the atomic write in atomic_file.cpp; here the two put together, and the read.
+// save_npz and load_npz, save_npy and load_npy: the files themselves. The zip container is in
+// zip.cpp, the arrays in npy.cpp, the atomic write in atomic_file.cpp; here they are put
+// together, and the reads.
 #include "tapegrad/formats/npz.hpp"
 
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "npy.hpp"
 #include "tapegrad/autodiff/error.hpp"
 #include "tapegrad/formats/atomic_file.hpp"
+#include "tapegrad/formats/npy.hpp"
 #include "zip.hpp"
 
 namespace tapegrad::formats {
@@ -83,6 +85,21 @@ StateDict load_npz(const fs::path& path) {
         result.emplace(key, detail::npy_decode(contents, what));
     });
     return result;
+}
+
+void save_npy(const fs::path& path, const Tensor& t) {
+    if (!t.defined()) throw IoError(path.string() + ": cannot save: undefined tensor");
+    const std::string header = detail::npy_header(t.dtype(), t.shape());
+    std::vector<unsigned char> scratch;
+    AtomicFile out(path);
+    out.write(header);
+    out.write(detail::npy_data(t, scratch));
+    out.commit();
+}
+
+Tensor load_npy(const fs::path& path) {
+    const std::vector<unsigned char> data = read_whole_file(path);
+    return detail::npy_decode(data, path.string());
 }
 
 }  // namespace tapegrad::formats

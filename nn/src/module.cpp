@@ -1,11 +1,16 @@
 #include "tapegrad/nn/module.hpp"
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <iomanip>
+#include <memory>
 #include <ostream>
 #include <set>
 #include <sstream>
+#include <typeinfo>
 
 #include "tapegrad/autodiff/error.hpp"
 
@@ -47,16 +52,48 @@ Module& Module::operator=(Module&& other) noexcept {
     return *this;
 }
 
-// A member sub-module sits at the same offset from the Module part in every object of the
-// derived type, so after a copy it is found by that offset in the new object.
+// A member sub-module or tensor sits at the same offset from the Module part in every object
+// of the derived type, so after a copy it is found by that offset in the new object.
 void Module::rebase_children(const Module& from) {
     const auto old_base = reinterpret_cast<std::uintptr_t>(&from);
     const auto new_base = reinterpret_cast<std::uintptr_t>(this);
-    for (auto& c : children_) {
-        if (c.owned) continue;
-        const auto offset = reinterpret_cast<std::uintptr_t>(c.module) - old_base;
-        c.module = reinterpret_cast<Module*>(new_base + offset);
-    }
+    auto rebase = [&]<class T>(T* p) {
+        return reinterpret_cast<T*>(new_base + (reinterpret_cast<std::uintptr_t>(p) - old_base));
+    };
+    for (auto& c : children_)
+        if (!c.owned) c.module = rebase(c.module);
+    for (auto& e : params_)
+        if (e.member) e.member = rebase(e.member);
+    for (auto& e : buffers_)
+        if (e.member) e.member = rebase(e.member);
+}
+
+std::string Module::type_name() const {
+    const char* mangled = typeid(*this).name();
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> demangled(
+        abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+    std::string name = status == 0 && demangled ? demangled.get() : mangled;
+    // "app::(anonymous namespace)::TwoLayer<float>" -> "TwoLayer<float>", as PyTorch prints
+    // the class name alone.
+    const auto scope = name.rfind("::", name.find('<'));
+    return scope == std::string::npos ? name : name.substr(scope + 2);
+}
+
+void Module::check_members() const {
+    auto check = [&](const std::vector<TensorEntry>& entries, const char* what) {
+        for (const auto& e : entries) {
+            if (!e.member || e.member->impl() == e.tensor.impl()) continue;
+            throw ValueError(
+                type_name() + ": the " + what + " '" + e.name +
+                "' was reassigned after it was registered, so the module (and an optimizer made "
+                "from it) still holds the old tensor and the new one would never train or be "
+                "saved; change it in place instead (" +
+                e.name + ".copy_(value))");
+        }
+    };
+    check(params_, "parameter");
+    check(buffers_, "buffer");
 }
 
 Tensor Module::forward(const Tensor&) {
@@ -79,13 +116,23 @@ void Module::check_new_name(const std::string& name) const {
     }
 }
 
+// A tensor registered from outside this object (a local, an element of a vector) cannot be
+// found again in a copy: only addresses just after the Module part count as data members (no
+// derived module is 64 KiB of members); the others are registered without the reassignment
+// check, as before it existed, rather than rebased into memory the copy does not own.
+Tensor* Module::member_or_null(Tensor& t) const {
+    const auto self = reinterpret_cast<std::uintptr_t>(this);
+    const auto at = reinterpret_cast<std::uintptr_t>(&t);
+    return at > self && at - self < 64 * 1024 ? &t : nullptr;
+}
+
 Tensor& Module::register_parameter(std::string name, Tensor& param) {
     check_new_name(name);
     if (!param.defined()) {
         throw ValueError(type_name() + ": parameter '" + name + "' is an undefined tensor");
     }
     param.requires_grad_();
-    params_.push_back({std::move(name), param});
+    params_.push_back({std::move(name), param, member_or_null(param)});
     return param;
 }
 
@@ -94,7 +141,7 @@ Tensor& Module::register_buffer(std::string name, Tensor& buffer) {
     if (!buffer.defined()) {
         throw ValueError(type_name() + ": buffer '" + name + "' is an undefined tensor");
     }
-    buffers_.push_back({std::move(name), buffer});
+    buffers_.push_back({std::move(name), buffer, member_or_null(buffer)});
     return buffer;
 }
 
@@ -106,6 +153,7 @@ void Module::add_child(std::string name, Module* m, std::shared_ptr<Module> owne
 
 void Module::collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out,
                      bool buffers) const {
+    check_members();
     for (const auto& e : buffers ? buffers_ : params_) out.emplace_back(prefix + e.name, e.tensor);
     for (const auto& c : children_) c.module->collect(prefix + c.name + ".", out, buffers);
 }
@@ -179,12 +227,26 @@ StateDict Module::state_dict() const {
     return d;
 }
 
-void Module::load_state_dict(const StateDict& state, bool strict) {
+namespace {
+
+// "a, b, c and 9 more": a few names of a long list, for a message.
+std::string some_of(const std::vector<std::string>& names) {
+    constexpr std::size_t kShown = 4;
+    std::string out;
+    for (std::size_t i = 0; i < names.size() && i < kShown; ++i) out += (i ? ", " : "") + names[i];
+    if (names.size() > kShown) out += " and " + std::to_string(names.size() - kShown) + " more";
+    return names.empty() ? "none" : out;
+}
+
+}  // namespace
+
+void Module::load_state_dict(const StateDict& state, LoadOptions options) {
     std::vector<std::pair<std::string, Tensor>> own;
     collect("", own, false);
     collect("", own, true);
     std::vector<std::string> missing, unexpected, mismatched;
     std::set<std::string> own_names;
+    bool dtype_only = true;  // every mismatch is one convert_dtype would fix
     for (const auto& [name, t] : own) {
         own_names.insert(name);
         auto it = state.find(name);
@@ -193,17 +255,26 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
             continue;
         }
         const Tensor& v = it->second;
-        if (!v.defined() || v.shape() != t.shape() || v.dtype() != t.dtype()) {
-            mismatched.push_back(
-                "'" + name + "': expected " + std::string(dtype_name(t.dtype())) + " " +
-                shape_str(t.shape()) + ", got " +
-                (v.defined() ? std::string(dtype_name(v.dtype())) + " " + shape_str(v.shape())
-                             : std::string("an undefined tensor")));
-        }
+        const bool same_shape = v.defined() && v.shape() == t.shape();
+        if (same_shape && (v.dtype() == t.dtype() || options.convert_dtype)) continue;
+        dtype_only = dtype_only && same_shape;
+        mismatched.push_back("'" + name + "': expected " + std::string(dtype_name(t.dtype())) +
+                             " " + shape_str(t.shape()) + ", got " +
+                             (v.defined()
+                                  ? std::string(dtype_name(v.dtype())) + " " + shape_str(v.shape())
+                                  : std::string("an undefined tensor")));
     }
     for (const auto& [name, v] : state)
         if (!own_names.count(name)) unexpected.push_back(name);
-    if (!strict) missing.clear(), unexpected.clear();
+    // Non-strict loading skips what does not match; all of it is a wrong file, not a subset.
+    if (!options.strict && !own.empty() && missing.size() == own.size()) {
+        std::vector<std::string> expected;
+        for (const auto& [name, t] : own) expected.push_back(name);
+        throw ValueError(
+            type_name() + ".load_state_dict: no name of the state matches this model (expected " +
+            some_of(expected) + "; found " + some_of(unexpected) + "); nothing was loaded");
+    }
+    if (!options.strict) missing.clear(), unexpected.clear();
     if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
         std::string msg = type_name() + ".load_state_dict: the state does not fit this model;";
         auto list = [&](const char* what, const std::vector<std::string>& v) {
@@ -216,11 +287,17 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
         list("unexpected", unexpected);
         list("wrong shape or dtype", mismatched);
         msg += " nothing was loaded";
+        if (!mismatched.empty() && dtype_only) {
+            msg +=
+                " (to convert between float32 and float64 while loading, pass "
+                "{.convert_dtype = true})";
+        }
         throw ValueError(msg);
     }
     for (auto& [name, t] : own) {
         auto it = state.find(name);
-        if (it != state.end()) t.copy_(it->second);
+        if (it == state.end()) continue;
+        t.copy_(it->second.dtype() == t.dtype() ? it->second : it->second.detach().to(t.dtype()));
     }
 }
 

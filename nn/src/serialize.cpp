@@ -1,5 +1,7 @@
 #include "tapegrad/nn/serialize.hpp"
 
+#include <algorithm>
+
 #include "tapegrad/autodiff/error.hpp"
 #include "tapegrad/formats/npz.hpp"
 
@@ -9,10 +11,28 @@ void save(const Module& model, const std::filesystem::path& path) {
     formats::save_npz(path, model.state_dict());
 }
 
-void load(Module& model, const std::filesystem::path& path, bool strict) {
+namespace {
+
+// optim's checkpoint layout (checkpoint.hpp): "format_version" beside "model/..." entries.
+bool is_checkpoint(const StateDict& state) {
+    if (!state.count("format_version")) return false;
+    return std::any_of(state.begin(), state.end(),
+                       [](const auto& kv) { return kv.first.rfind("model/", 0) == 0; });
+}
+
+}  // namespace
+
+void load(Module& model, const std::filesystem::path& path, LoadOptions options) {
     const StateDict state = formats::load_npz(path);
+    if (is_checkpoint(state)) {
+        throw ValueError(path.string() +
+                         ": this is a checkpoint (a model with its optimizer: model/, optimizer/ "
+                         "and format_version entries), not a model file; load it with "
+                         "optim::load_checkpoint(path, model, optimizer), or "
+                         "optim::load_training_checkpoint to resume a fit");
+    }
     try {
-        model.load_state_dict(state, strict);
+        model.load_state_dict(state, options);
     } catch (const ValueError& e) {
         throw ValueError(path.string() + ": " + e.what());
     }

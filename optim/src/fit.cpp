@@ -198,13 +198,55 @@ struct BatchResult {
     Tensor output;  // detached; undefined unless asked for
 };
 
+// Tells on stderr which tensors the loss depends on that will not train, with their names in
+// the model when they are there (given to no optimizer) or their shapes when they are not
+// registered at all.
+void warn_unregistered(const Tape& tape, const nn::Module& model, const Optimizer& optimizer) {
+    const auto leaves = unregistered_leaves(tape, optimizer.parameters());
+    if (leaves.empty()) return;
+    const auto named = model.named_parameters();
+    std::string list;
+    for (const auto& t : leaves) {
+        auto it = std::find_if(named.begin(), named.end(),
+                               [&](const auto& p) { return p.second.impl() == t.impl(); });
+        list +=
+            (list.empty() ? "" : ", ") +
+            (it != named.end() ? "'" + it->first + "'"
+                               : std::string(dtype_name(t.dtype())) + " " + shape_str(t.shape()));
+    }
+    std::cerr << "tapegrad: warning: fit: " << leaves.size()
+              << " tensor(s) that require grad took part in the loss but are not among the "
+                 "optimizer's parameters, so they will not train: "
+              << list
+              << ". A custom module must register its layers with register_module and its "
+                 "tensors with register_parameter; freeze a tensor on purpose with "
+                 "requires_grad_(false).\n";
+}
+
+}  // namespace
+
+std::vector<Tensor> unregistered_leaves(const Tape& tape, const std::vector<Tensor>& params) {
+    std::vector<Tensor> out;
+    for (std::size_t s = 0; s < tape.num_slots(); ++s) {
+        const Tensor t = tape.slot_tensor(static_cast<std::int32_t>(s));
+        if (!t.defined() || !t.is_leaf() || !t.requires_grad()) continue;
+        const auto same = [&](const Tensor& p) { return p.impl() == t.impl(); };
+        if (std::none_of(params.begin(), params.end(), same) &&
+            std::none_of(out.begin(), out.end(), same))
+            out.push_back(t);
+    }
+    return out;
+}
+
+namespace {
+
 // One optimizer step on the batch (x, y). Every optimizer gets a closure, as torch.optim's
 // step(closure) allows: the default step(closure) calls it once and then step(), which is
 // the usual record-backward-update of a first-order method, while L-BFGS and Newton call it
 // as often as they need. So no optimizer has to say which kind it is, and both kinds see the
 // same callbacks.
 BatchResult step_on_batch(nn::Module& model, Optimizer& optimizer, const LossFn& loss,
-                          const Tensor& x, const Tensor& y, bool keep_output) {
+                          const Tensor& x, const Tensor& y, bool keep_output, bool check_leaves) {
     BatchResult first, last;
     int evaluations = 0;
     const auto closure = [&] {
@@ -213,6 +255,7 @@ BatchResult step_on_batch(nn::Module& model, Optimizer& optimizer, const LossFn&
             Tape tape;
             const Tensor out = model(x);
             const Tensor l = loss(out, y);
+            if (check_leaves && evaluations == 0) warn_unregistered(tape, model, optimizer);
             optimizer.zero_grad();
             tape.backward(l);
             r.loss = l.item();
@@ -244,7 +287,10 @@ Logs train_epoch(TrainState& state, const LossFn& loss, const FitOptions& option
         auto [x, y] = *it;
         state.model.train();
         if (b == 0) epoch_lr = state.optimizer.lr();  // after on_batch_begin may set it
-        const BatchResult r = step_on_batch(state.model, state.optimizer, loss, x, y, acc.keep);
+        // The first batch of the run is checked for tensors that will not train.
+        const bool first_batch = state.epoch == state.initial_epoch && b == 0;
+        const BatchResult r =
+            step_on_batch(state.model, state.optimizer, loss, x, y, acc.keep, first_batch);
         ++state.global_step;
         if (options.scheduler && options.schedule_every == ScheduleEvery::batch)
             options.scheduler->step();

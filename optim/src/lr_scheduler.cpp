@@ -101,11 +101,13 @@ void LRScheduler::load_state_dict(const StateDict& d) {
 
 // ---- StepLR ------------------------------------------------------------------------------
 
-StepLR::StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma)
-    : LRScheduler(optimizer), step_size_(step_size), gamma_(gamma) {
-    if (step_size < 1)
-        throw ValueError("StepLR: step_size must be >= 1, got " + short_text(step_size));
-    if (!(gamma >= 0)) throw ValueError("StepLR: gamma must be >= 0, got " + short_text(gamma));
+StepLR::StepLR(Optimizer& optimizer, Options options)
+    : LRScheduler(optimizer), step_size_(options.step_size), gamma_(options.gamma) {
+    if (step_size_ < 1) {
+        throw ValueError("StepLR: step_size must be >= 1 (it has no default), got " +
+                         short_text(step_size_));
+    }
+    if (!(gamma_ >= 0)) throw ValueError("StepLR: gamma must be >= 0, got " + short_text(gamma_));
     initial_step();
 }
 
@@ -126,10 +128,12 @@ std::vector<double> StepLR::closed_form_lr() const {
 
 // ---- ExponentialLR -----------------------------------------------------------------------
 
-ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma)
-    : LRScheduler(optimizer), gamma_(gamma) {
-    if (!(gamma >= 0))
-        throw ValueError("ExponentialLR: gamma must be >= 0, got " + short_text(gamma));
+ExponentialLR::ExponentialLR(Optimizer& optimizer, Options options)
+    : LRScheduler(optimizer), gamma_(options.gamma) {
+    if (std::isnan(gamma_))
+        throw ValueError("ExponentialLR: gamma is required (it has no default)");
+    if (!(gamma_ >= 0))
+        throw ValueError("ExponentialLR: gamma must be >= 0, got " + short_text(gamma_));
     initial_step();
 }
 
@@ -149,12 +153,14 @@ std::vector<double> ExponentialLR::closed_form_lr() const {
 
 // ---- CosineAnnealingLR -------------------------------------------------------------------
 
-CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min)
-    : LRScheduler(optimizer), T_max_(T_max), eta_min_(eta_min) {
-    if (T_max < 1)
-        throw ValueError("CosineAnnealingLR: T_max must be >= 1, got " + short_text(T_max));
-    if (!(eta_min >= 0)) {
-        throw ValueError("CosineAnnealingLR: eta_min must be >= 0, got " + short_text(eta_min));
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, Options options)
+    : LRScheduler(optimizer), T_max_(options.T_max), eta_min_(options.eta_min) {
+    if (T_max_ < 1) {
+        throw ValueError("CosineAnnealingLR: T_max must be >= 1 (it has no default), got " +
+                         short_text(T_max_));
+    }
+    if (!(eta_min_ >= 0)) {
+        throw ValueError("CosineAnnealingLR: eta_min must be >= 0, got " + short_text(eta_min_));
     }
     initial_step();
 }
@@ -188,21 +194,20 @@ std::vector<double> CosineAnnealingLR::closed_form_lr() const {
 
 // ---- LinearLR ----------------------------------------------------------------------------
 
-LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor,
-                   std::int64_t total_iters)
+LinearLR::LinearLR(Optimizer& optimizer, Options options)
     : LRScheduler(optimizer),
-      start_factor_(start_factor),
-      end_factor_(end_factor),
-      total_iters_(total_iters) {
-    if (!(start_factor > 0 && start_factor <= 1)) {
+      start_factor_(options.start_factor),
+      end_factor_(options.end_factor),
+      total_iters_(options.total_iters) {
+    if (!(start_factor_ > 0 && start_factor_ <= 1)) {
         throw ValueError("LinearLR: start_factor must be in (0, 1], got " +
-                         short_text(start_factor));
+                         short_text(start_factor_));
     }
-    if (!(end_factor >= 0 && end_factor <= 1)) {
-        throw ValueError("LinearLR: end_factor must be in [0, 1], got " + short_text(end_factor));
+    if (!(end_factor_ >= 0 && end_factor_ <= 1)) {
+        throw ValueError("LinearLR: end_factor must be in [0, 1], got " + short_text(end_factor_));
     }
-    if (total_iters < 1) {
-        throw ValueError("LinearLR: total_iters must be >= 1, got " + short_text(total_iters));
+    if (total_iters_ < 1) {
+        throw ValueError("LinearLR: total_iters must be >= 1, got " + short_text(total_iters_));
     }
     initial_step();
 }
@@ -235,12 +240,10 @@ std::vector<double> LinearLR::closed_form_lr() const {
 
 // ---- SequentialLR ------------------------------------------------------------------------
 
-SequentialLR::SequentialLR(Optimizer& optimizer,
-                           std::vector<std::reference_wrapper<LRScheduler>> schedulers,
-                           std::vector<std::int64_t> milestones)
+SequentialLR::SequentialLR(Optimizer& optimizer, Options options)
     : LRScheduler(optimizer),
-      schedulers_(std::move(schedulers)),
-      milestones_(std::move(milestones)) {
+      schedulers_(std::move(options.schedulers)),
+      milestones_(std::move(options.milestones)) {
     if (schedulers_.empty()) throw ValueError("SequentialLR: no schedulers given");
     for (std::size_t k = 0; k < schedulers_.size(); ++k) {
         if (&schedulers_[k].get().optimizer() != &optimizer) {

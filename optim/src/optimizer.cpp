@@ -35,6 +35,17 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups) {
 }
 
 void Optimizer::add_group(ParamGroup group) {
+    // Nothing would ever train: most often a custom module that did not register its layers.
+    if (group.params.empty() && groups_.empty()) {
+        throw ValueError(
+            "optimizer got an empty parameter list (is model.parameters() empty? a custom "
+            "module must register its layers with register_module and its tensors with "
+            "register_parameter)");
+    }
+    if (group.params.empty()) {
+        throw ValueError("optimizer: parameter group " + std::to_string(groups_.size()) +
+                         " is empty");
+    }
     for (std::size_t i = 0; i < group.params.size(); ++i) {
         const Tensor& p = group.params[i];
         if (!p.defined()) {

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Writes the .npz fixtures that tests/test_npz.cpp reads, with NumPy itself.
+"""Writes the .npz fixtures that tests/test_npz.cpp reads (and the .npy ones of test_npy.cpp),
+with NumPy itself.
 
 Run from anywhere: /usr/bin/python3 tests/data/make_npz_fixtures.py
 (written with Debian's python3-numpy 1.24.2 and Python 3.11). The values below are repeated
@@ -57,6 +58,10 @@ class Unseekable(io.RawIOBase):
 
 def main():
     np.savez(os.path.join(HERE, "numpy_savez.npz"), **arrays())
+    # One array per file, as np.save writes it (test_npy.cpp).
+    np.save(os.path.join(HERE, "numpy_save_f64.npy"), arrays()["w64"].reshape(2, 2))
+    np.save(os.path.join(HERE, "numpy_save_fortran_f32.npy"),
+            np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3) / 4))
     np.savez_compressed(os.path.join(HERE, "numpy_savez_compressed.npz"), **compressed_arrays())
 
     # Every size and offset in ZIP64 fields (local and central extras, ZIP64 end record and

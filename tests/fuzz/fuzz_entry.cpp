@@ -188,7 +188,7 @@ void checkpoint(Input data) {
         auto model = small_mlp();
         optim::Adam opt(model.parameters(), {.lr = 0.01});
         one_step(model, opt);
-        optim::StepLR sched(opt, 2, 0.5);
+        optim::StepLR sched(opt, {.step_size = 2, .gamma = 0.5});
         const StateDict model_before = model.state_dict(), opt_before = opt.state_dict();
         auto unchanged = [&](const char* who) {
             if (!same(model_before, model.state_dict()) || !same(opt_before, opt.state_dict()))
@@ -261,7 +261,7 @@ void write_seeds(const fs::path& dir) {
     optim::Adam opt(model.parameters(), {.lr = 0.01});
     one_step(model, opt);
     optim::save_checkpoint(dir / "checkpoint" / "seed-adam.npz", model, opt);
-    optim::StepLR sched(opt, 2, 0.5);
+    optim::StepLR sched(opt, {.step_size = 2, .gamma = 0.5});
     sched.step();
     optim::save_training_checkpoint(dir / "checkpoint" / "seed-training.npz", model, opt, &sched,
                                     nullptr, {.epoch = 3, .loader_epoch = 3, .global_step = 12});

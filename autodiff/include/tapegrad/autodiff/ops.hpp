@@ -87,7 +87,10 @@ Tensor elu(const Tensor& a, double alpha = 1.0);
 Tensor softplus(const Tensor& a, double beta = 1.0, double threshold = 20.0);
 Tensor gelu(const Tensor& a);  // exact form x * Phi(x)
 Tensor erf(const Tensor& a);   // the error function, 2/sqrt(pi) * integral of exp(-t^2) to a
-Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max);
+// As torch.clamp: a missing bound is no bound, but at least one must be given.
+Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max = std::nullopt);
+Tensor clamp_min(const Tensor& a, double min);  // clamp(a, min, nullopt)
+Tensor clamp_max(const Tensor& a, double max);  // clamp(a, nullopt, max)
 
 // ---- reductions (ops_reduce.cpp, ops_softmax.cpp) ----
 Tensor sum(const Tensor& a);
@@ -99,6 +102,7 @@ Tensor max(const Tensor& a);
 Tensor max(const Tensor& a, const Axes& axes, bool keepdims = false);
 Tensor min(const Tensor& a);
 Tensor min(const Tensor& a, const Axes& axes, bool keepdims = false);
+Tensor logsumexp(const Tensor& a);  // over all elements, a scalar (as sum(a))
 Tensor logsumexp(const Tensor& a, const Axes& axes, bool keepdims = false);
 Tensor softmax(const Tensor& a, std::int64_t axis = -1);
 Tensor log_softmax(const Tensor& a, std::int64_t axis = -1);
@@ -122,6 +126,8 @@ Tensor sign(const Tensor& a);
 // ---- shapes (ops_shape.cpp, ops_index.cpp) ----
 Tensor reshape(const Tensor& a, const Shape& shape);  // same number of elements
 Tensor transpose(const Tensor& a);                    // reverses the axes (a.T)
+// Swaps two axes (negative counts from the end), as torch.transpose(input, dim0, dim1).
+Tensor transpose(const Tensor& a, std::int64_t dim0, std::int64_t dim1);
 Tensor permute(const Tensor& a, const Axes& order);
 Tensor broadcast_to(const Tensor& a, const Shape& shape);
 // The adjoint of broadcast_to: sums a over the axes along which `shape` would be broadcast to

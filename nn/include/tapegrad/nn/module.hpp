@@ -12,6 +12,18 @@
 //
 // Copies of a module share its parameters (they are handles, as Python names are); a member
 // sub-module is found again in the copy at the same place.
+//
+// Mistakes C++ cannot see, and how they surface:
+// - A registered tensor member that is later reassigned (`w = tg::zeros({3})`) would leave
+//   the module and its optimizer holding the old tensor: the module keeps the member's
+//   address and every listing (parameters(), state_dict(), ...) throws ValueError naming it.
+//   Change a registered tensor in place instead (w.copy_(value)).
+// - A layer or tensor that was never registered is invisible to parameters(): C++ has no
+//   reflection to find it. optim::fit reports, on its first batch, every tensor that
+//   requires grad and took part in the loss but is not among the optimizer's parameters
+//   (optim::unregistered_leaves), and an optimizer refuses an empty parameter list.
+// - type_name() defaults to the class name (demangled), so a custom module prints as
+//   "TwoLayer(" without overriding anything.
 #include <cstddef>
 #include <iosfwd>
 #include <memory>
@@ -24,6 +36,15 @@
 #include "tapegrad/autodiff/tensor.hpp"
 
 namespace tapegrad::nn {
+
+struct LoadOptions {
+    // Every name must match both ways. Without it, names that match are loaded and the rest
+    // left alone, but a state of which no name matches is still an error.
+    bool strict = true;
+    // float64 values load into float32 tensors and the other way round, as PyTorch's
+    // load_state_dict copies with conversion (NumPy arrays are float64 by default).
+    bool convert_dtype = false;
+};
 
 class Module {
   public:
@@ -39,8 +60,9 @@ class Module {
     virtual Tensor forward(const Tensor& x);
     Tensor operator()(const Tensor& x) { return forward(x); }
 
-    // PyTorch's class name ("Linear") and the text between the parentheses of its repr.
-    virtual std::string type_name() const { return "Module"; }
+    // PyTorch's class name ("Linear") and the text between the parentheses of its repr. The
+    // default is the dynamic type's name without its namespaces ("TwoLayer").
+    virtual std::string type_name() const;
     virtual std::string extra_repr() const { return ""; }
 
     // Every parameter of this module and its sub-modules, in registration order, with dotted
@@ -66,9 +88,13 @@ class Module {
     // aliases the live weights).
     StateDict state_dict() const;
     // Copies values into the registered tensors in place. With strict, every name must match
-    // both ways; shapes and dtypes must match always. On any mismatch nothing is changed and a
-    // ValueError lists every missing, unexpected and mismatched name.
-    void load_state_dict(const StateDict& state, bool strict = true);
+    // both ways; shapes must match always, and dtypes unless options.convert_dtype. On any
+    // mismatch nothing is changed and a ValueError lists every missing, unexpected and
+    // mismatched name (and, for a state where nothing matches, a few names of each side).
+    void load_state_dict(const StateDict& state, LoadOptions options);
+    void load_state_dict(const StateDict& state, bool strict = true) {
+        load_state_dict(state, LoadOptions{.strict = strict});
+    }
 
     // "Sequential(\n  (0): Linear(in_features=2, out_features=16, bias=True)\n ...)" followed
     // by nothing; summary() adds a table of parameter shapes and counts and the total.
@@ -76,9 +102,12 @@ class Module {
     std::string summary() const;
 
   protected:
-    // Registers a parameter (made a leaf that requires grad) and returns it.
+    // Registers a parameter (made a leaf that requires grad) and returns it. For a data member
+    // the module keeps its address (found again at the same place in a copy) to detect a
+    // reassignment; a tensor held elsewhere (a vector's element) is registered without it.
     Tensor& register_parameter(std::string name, Tensor& param);
-    // A tensor saved with the model but not trained (running statistics, masks).
+    // A tensor saved with the model but not trained (running statistics, masks); checked the
+    // same way.
     Tensor& register_buffer(std::string name, Tensor& buffer);
     // A member sub-module (a data member of this object) ...
     template <class M>
@@ -96,7 +125,8 @@ class Module {
   private:
     struct TensorEntry {
         std::string name;
-        Tensor tensor;
+        Tensor tensor;   // the registered handle
+        Tensor* member;  // the data member it came from (rebased in a copy), or nullptr
     };
     struct ChildEntry {
         std::string name;
@@ -106,6 +136,10 @@ class Module {
     void add_child(std::string name, Module* m, std::shared_ptr<Module> owned);
     void check_new_name(const std::string& name) const;
     void rebase_children(const Module& from);
+    // &t when t lies within this object (a data member), else nullptr.
+    Tensor* member_or_null(Tensor& t) const;
+    // Throws ValueError when a registered member no longer holds its registered tensor.
+    void check_members() const;
     void collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out,
                  bool buffers) const;
     void repr_into(std::string& out, int indent) const;

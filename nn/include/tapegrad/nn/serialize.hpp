@@ -10,8 +10,10 @@ namespace tapegrad::nn {
 
 // Atomic: written to a temporary beside the file, then renamed over it.
 void save(const Module& model, const std::filesystem::path& path);
-// Checks names, shapes and dtypes before changing anything; the error names the file and
-// every name that does not match.
-void load(Module& model, const std::filesystem::path& path, bool strict = true);
+// Checks names, shapes and dtypes before changing anything (Module::load_state_dict with
+// these options); the error names the file and every name that does not match. A training
+// checkpoint (optim::save_checkpoint) is recognised and refused with a pointer to
+// optim::load_checkpoint.
+void load(Module& model, const std::filesystem::path& path, LoadOptions options = {});
 
 }  // namespace tapegrad::nn

@@ -53,6 +53,7 @@
 #include <string>
 #include <vector>
 
+#include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/data/data_loader.hpp"
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/optim/lr_scheduler.hpp"
@@ -142,6 +143,9 @@ struct FitResult {
 // epochs < initial_epoch, a scheduler of another optimizer, a loader with no batches, an
 // empty validation set, a null callback), and for a NaN or infinity in the training or
 // validation data, naming the row and column (one pass over the data when fit starts).
+// On the first batch it warns on stderr about tensors that require grad and took part in
+// the loss but are not among the optimizer's parameters (unregistered_leaves): most often a
+// layer a custom module forgot to register_module, whose weights would never train.
 FitResult fit(nn::Module& model, Optimizer& optimizer, const LossFn& loss, data::DataLoader& train,
               const FitOptions& options = {});
 
@@ -152,6 +156,12 @@ FitResult fit(nn::Module& model, Optimizer& optimizer, const LossFn& loss, data:
 Logs evaluate(nn::Module& model, const LossFn& loss, const data::Dataset& data,
               const std::vector<std::string>& metrics = {}, double threshold = 0.0,
               std::size_t batch_size = 1024);
+
+// The leaves that require grad and were recorded by `tape` (as inputs of its operations) but
+// are not among `params`, in the order first used: what a forward pass reached that an
+// optimizer over `params` would never update. A tensor frozen on purpose is left out by
+// requires_grad_(false).
+std::vector<Tensor> unregistered_leaves(const Tape& tape, const std::vector<Tensor>& params);
 
 // "loss: 0.1234 - accuracy: 0.95 - val_loss: 0.2 - val_accuracy: 0.9 - lr: 0.01": training
 // numbers first (loss leading), then validation, then lr; %.4g.

@@ -6,19 +6,24 @@
 // When to call step() is the user's choice, and it defines what an "epoch" of the schedule
 // is: once per epoch (after the epoch's optimizer steps) makes step_size, T_max and
 // total_iters count epochs; once per batch (after each opt.step()) makes them count
-// optimizer steps. Call it after opt.step(), as PyTorch >= 1.1 requires:
+// optimizer steps. Call it after opt.step(), as PyTorch >= 1.1 requires. Each takes an
+// options struct with PyTorch's argument names and defaults, as the optimizers do:
 //
 //   tg::optim::SGD opt(params, {.lr = 0.1, .momentum = 0.9});
-//   tg::optim::LinearLR warmup(opt, 0.1, 1.0, 5);            // 5 epochs of linear warm-up
-//   tg::optim::CosineAnnealingLR decay(opt, 95);              // then cosine to 0
-//   tg::optim::SequentialLR sched(opt, {warmup, decay}, {5});
+//   tg::optim::LinearLR warmup(opt, {.start_factor = 0.1, .total_iters = 5});  // warm-up
+//   tg::optim::CosineAnnealingLR decay(opt, {.T_max = 95});                  // then to 0
+//   tg::optim::SequentialLR sched(opt, {.schedulers = {warmup, decay}, .milestones = {5}});
 //   for (int epoch = 0; epoch < 100; ++epoch) { train_one_epoch(opt); sched.step(); }
+//
+// Arguments PyTorch requires (StepLR's step_size, ExponentialLR's gamma, CosineAnnealingLR's
+// T_max) default to a value the constructor refuses, naming the option.
 //
 // Each schedule uses PyTorch's recursive ("chainable") form from the group's current lr,
 // which equals the closed form noted beside it (to rounding) while nothing else changes lr.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "tapegrad/optim/optimizer.hpp"
@@ -71,10 +76,16 @@ class LRScheduler {
     std::uint64_t serial_;  // construction order, so SequentialLR finds the first one made
 };
 
+struct StepLROptions {
+    std::int64_t step_size = 0;  // required: epochs between two decays
+    double gamma = 0.1;
+};
+
 // lr = base_lr * gamma^floor(epoch / step_size).
 class StepLR : public LRScheduler {
   public:
-    StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
+    using Options = StepLROptions;
+    StepLR(Optimizer& optimizer, Options options);
 
   protected:
     std::vector<double> get_lr() const override;
@@ -86,10 +97,15 @@ class StepLR : public LRScheduler {
     double gamma_;
 };
 
+struct ExponentialLROptions {
+    double gamma = std::numeric_limits<double>::quiet_NaN();  // required
+};
+
 // lr = base_lr * gamma^epoch.
 class ExponentialLR : public LRScheduler {
   public:
-    ExponentialLR(Optimizer& optimizer, double gamma);
+    using Options = ExponentialLROptions;
+    ExponentialLR(Optimizer& optimizer, Options options);
 
   protected:
     std::vector<double> get_lr() const override;
@@ -100,12 +116,18 @@ class ExponentialLR : public LRScheduler {
     double gamma_;
 };
 
+struct CosineAnnealingLROptions {
+    std::int64_t T_max = 0;  // required: epochs of the half cosine
+    double eta_min = 0.0;
+};
+
 // lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2: half a cosine from
 // base_lr down to eta_min over T_max epochs; beyond T_max it rises again (period 2 T_max),
 // as PyTorch's does.
 class CosineAnnealingLR : public LRScheduler {
   public:
-    CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min = 0.0);
+    using Options = CosineAnnealingLROptions;
+    CosineAnnealingLR(Optimizer& optimizer, Options options);
 
   protected:
     std::vector<double> get_lr() const override;
@@ -117,12 +139,18 @@ class CosineAnnealingLR : public LRScheduler {
     double eta_min_;
 };
 
+struct LinearLROptions {
+    double start_factor = 1.0 / 3;
+    double end_factor = 1.0;
+    std::int64_t total_iters = 5;
+};
+
 // lr = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters): a linear
 // warm-up from start_factor * base_lr to end_factor * base_lr, constant afterwards.
 class LinearLR : public LRScheduler {
   public:
-    LinearLR(Optimizer& optimizer, double start_factor = 1.0 / 3, double end_factor = 1.0,
-             std::int64_t total_iters = 5);
+    using Options = LinearLROptions;
+    explicit LinearLR(Optimizer& optimizer, Options options = {});
 
   protected:
     std::vector<double> get_lr() const override;
@@ -134,14 +162,19 @@ class LinearLR : public LRScheduler {
     std::int64_t total_iters_;
 };
 
+struct SequentialLROptions {
+    std::vector<std::reference_wrapper<LRScheduler>> schedulers{};
+    std::vector<std::int64_t> milestones{};  // one fewer than schedulers
+};
+
 // Runs schedulers[0] until milestones[0], then schedulers[1] from its epoch 0 (its closed
 // form), and so on: warm-up then decay. All must drive this optimizer, made before any
 // step; they stay owned by the caller and must outlive this. Construction restores the
 // original learning rates and replays epoch 0 of schedulers[0] only, as PyTorch does.
 class SequentialLR : public LRScheduler {
   public:
-    SequentialLR(Optimizer& optimizer, std::vector<std::reference_wrapper<LRScheduler>> schedulers,
-                 std::vector<std::int64_t> milestones);
+    using Options = SequentialLROptions;
+    SequentialLR(Optimizer& optimizer, Options options);
     void step() override;
     // Its own counter plus each scheduler's state under "schedulers.K.".
     StateDict state_dict() const override;
