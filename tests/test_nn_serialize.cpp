@@ -112,3 +112,20 @@ TEST_CASE("saving over a file replaces it whole") {
     for (const auto& entry : fs::directory_iterator(path.parent_path()))
         CHECK(entry.path().filename().string().find(".tmp") == std::string::npos);
 }
+
+TEST_CASE("load leaves out entries with the reserved prefix, strict or not") {
+    auto a = make_model(1);
+    auto b = make_model(100);
+    const auto path = scratch("with_description.npz");
+    tg::StateDict state = a.state_dict();
+    state[std::string(nn::kReservedPrefix) + "scaler.mean"] = tg::zeros({3}, tg::f64);
+    formats::save_npz(path, state, {{std::string(nn::kReservedPrefix) + "model", "{}"}});
+    nn::load(b, path, /*strict=*/true);
+    CHECK(same(a.state_dict(), b.state_dict()));
+
+    // Any other name still is an unexpected key.
+    state["scaler.mean"] = tg::zeros({3}, tg::f64);
+    formats::save_npz(path, state);
+    CHECK_THAT(load_error<tg::ValueError>(b, path, "an unexpected key was accepted"),
+               Catch::Contains("unexpected: scaler.mean"));
+}

@@ -10,7 +10,9 @@ void save(const Module& model, const std::filesystem::path& path) {
 }
 
 void load(Module& model, const std::filesystem::path& path, bool strict) {
-    const StateDict state = formats::load_npz(path);
+    StateDict state = formats::load_npz(path);
+    std::erase_if(state,
+                  [](const auto& entry) { return entry.first.starts_with(kReservedPrefix); });
     try {
         model.load_state_dict(state, strict);
     } catch (const ValueError& e) {
