@@ -194,13 +194,12 @@ TEST_CASE("train with lbfgs runs through fit: metrics every epoch, the stop reas
 
 namespace {
 
-// A model trained for a few epochs on iris, its class (target) or, with task "regress", its
-// petal_width; saved to a file of its own.
+// A model trained on iris, its class (target) or, with task "regress", its petal_width; saved
+// to a file of its own.
 std::string saved_iris_model(const std::string& task) {
     cli::TrainArgs a{.data = kData + "iris.csv",
                      .target = task == "regress" ? "petal_width" : "target",
                      .task = task,
-                     .epochs = 30,
                      .save = scratch("iris_" + task + ".npz").string()};
     std::ostringstream out;
     cli::run_train(a, out);
@@ -283,7 +282,7 @@ TEST_CASE("predict names missing columns, unknown classes, and refuses files tha
     const std::string model = saved_iris_model("auto");
     std::ostringstream out, err;
     const auto run = [&](const std::string& model_path, const fs::path& data) {
-        cli::run_predict({.model = model_path, .data = data.string()}, out, err);
+        cli::run_predict({.model = model_path, .data = data.string(), .output = ""}, out, err);
     };
     CHECK_THROWS_WITH(
         run(model, write_file("iris_no_petal.csv", "sepal_length,sepal_width,x\n1,2,3\n")),

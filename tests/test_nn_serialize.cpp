@@ -121,7 +121,7 @@ TEST_CASE("load leaves out entries with the reserved prefix, strict or not") {
     state[std::string(nn::kReservedPrefix) + "scaler.mean"] = tg::zeros({3}, tg::f64);
     formats::save_npz(path, state, {{std::string(nn::kReservedPrefix) + "model", "{}"}});
     nn::load(b, path, /*strict=*/true);
-    CHECK(same(a.state_dict(), b.state_dict()));
+    CHECK(testing::same(a.state_dict(), b.state_dict()));
 
     // Any other name still is an unexpected key.
     state["scaler.mean"] = tg::zeros({3}, tg::f64);
