@@ -294,6 +294,13 @@ TEST_CASE("predict names missing columns, unknown classes, and refuses files tha
                               "petal_width,target\n1,2,3,4,0\n1,2,3,4,7\n")),
         Catch::Contains("the target in row 2 is 7, not one of the model's 3 classes"));
 
+    CHECK_THROWS_WITH(
+        run(model, write_file("iris_nan.csv",
+                              "sepal_length,sepal_width,petal_length,"
+                              "petal_width\n1,2,3,4\n1,nan,3,4\n")),
+        Catch::Contains("iris_nan.csv: data row 2 (after the header), column 'sepal_width': nan "
+                        "is not a value"));
+
     // Weights only, as nn::save writes them.
     auto plain = cli::build_model(cli::parse_model_spec("linear", "relu"), 4, 3);
     const auto weights_only = scratch("weights_only.npz");
@@ -301,17 +308,26 @@ TEST_CASE("predict names missing columns, unknown classes, and refuses files tha
     CHECK_THROWS_WITH(run(weights_only.string(), kData + "iris.csv"),
                       Catch::Contains("weights_only.npz: not a tapegrad model file"));
 
-    // A model file of a format version to come.
-    auto entries = tg::formats::load_npz(model);
-    std::string json = tg::formats::text_of(entries.at("_tapegrad.model"));
-    entries.erase("_tapegrad.model");
-    const auto at = json.find("\"format_version\": 1");
-    REQUIRE(at != std::string::npos);
-    json.replace(at, 19, "\"format_version\": 99");
-    const auto future = scratch("future.npz");
-    tg::formats::save_npz(future, entries, {{"_tapegrad.model", json}});
-    CHECK_THROWS_WITH(run(future.string(), kData + "iris.csv"),
-                      Catch::Contains("future.npz: _tapegrad.model: format version 99 is not one "
-                                      "this tapegrad reads"));
+    // Copies of the model file with one piece of its description changed.
+    const auto edited = [&](const std::string& name, const std::string& from,
+                            const std::string& to) {
+        auto entries = tg::formats::load_npz(model);
+        std::string json = tg::formats::text_of(entries.at("_tapegrad.model"));
+        entries.erase("_tapegrad.model");
+        const auto at = json.find(from);
+        REQUIRE(at != std::string::npos);
+        json.replace(at, from.size(), to);
+        const auto path = scratch(name);
+        tg::formats::save_npz(path, entries, {{"_tapegrad.model", json}});
+        return path.string();
+    };
+    CHECK_THROWS_WITH(
+        run(edited("future.npz", "\"format_version\": 1", "\"format_version\": 99"),
+            kData + "iris.csv"),
+        Catch::Contains("future.npz: _tapegrad.model: format version 99 is not one this tapegrad "
+                        "reads"));
+    CHECK_THROWS_WITH(
+        run(edited("incomplete.npz", "\"features\"", "\"no_features\""), kData + "iris.csv"),
+        Catch::Contains("incomplete.npz: _tapegrad.model: the field 'features' is missing"));
     CHECK(out.str().empty());
 }

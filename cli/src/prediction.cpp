@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -17,6 +18,15 @@
 namespace tapegrad::cli {
 
 namespace {
+
+// The shortest text that reads back as the same number (what the training file most likely
+// held, for a class label).
+template <class T>
+std::string shortest(T v) {
+    char buf[64];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, end);
+}
 
 // Where the model's columns are in the file.
 struct Columns {
@@ -71,6 +81,20 @@ Tensor take_columns(const Tensor& values, const std::vector<std::size_t>& column
     return Tensor(std::move(out));
 }
 
+// A NaN or infinite feature would give a prediction that looks like any other (a NaN logit is
+// class 0), so it is refused, with its place in the file.
+void check_finite(const std::string& file, const Tensor& x, const std::vector<std::string>& names) {
+    const auto& v = x.value<float>();
+    for (std::size_t r = 0; r < x.shape()[0]; ++r) {
+        for (std::size_t j = 0; j < names.size(); ++j) {
+            if (std::isfinite(v(r, j))) continue;
+            throw IoError(file + ": data row " + std::to_string(r + 1) +
+                          " (after the header), column '" + names[j] + "': " + shortest(v(r, j)) +
+                          " is not a value the model can predict from; remove or impute it first");
+        }
+    }
+}
+
 // One column of values [rows, columns], as a [rows] tensor.
 Tensor take_column(const Tensor& values, std::size_t column) {
     const auto& v = values.value<float>();
@@ -88,15 +112,6 @@ Tensor outputs_of(nn::Module& model, const Tensor& x) {
     Tensor out = model(x);
     model.train(was_training);
     return out;
-}
-
-// The shortest text that reads back as the same number (what the training file most likely
-// held, for a class label).
-template <class T>
-std::string shortest(T v) {
-    char buf[64];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, end);
 }
 
 // A CSV header cell, quoted when it must be.
@@ -152,6 +167,7 @@ Predictions predict_csv(nn::Module& model, const ModelDescription& d,
     p.rows = table.values.shape()[0];
     p.ignored = columns.ignored;
     Tensor x = take_columns(table.values, columns.features);
+    check_finite(data.string(), x, d.features);
     if (d.feature_scaler.fitted()) x = d.feature_scaler.transform(x);
     if (p.rows == 0) {
         p.csv = csv_cell(d.target) + "\n";

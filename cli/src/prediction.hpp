@@ -28,8 +28,9 @@ struct Predictions {
 };
 
 // Reads the file's columns by name: the model's features, in any order (IoError naming the file
-// and every feature it lacks, or a feature it has twice), and its target when there. ValueError
-// for a target value that is not one of a classifier's classes.
+// and every feature it lacks, or a feature it has twice), and its target when there. IoError
+// naming the row and column of a NaN or infinite feature; ValueError for a target value that is
+// not one of a classifier's classes.
 Predictions predict_csv(nn::Module& model, const ModelDescription& description,
                         const std::filesystem::path& data);
 
