@@ -329,5 +329,30 @@ TEST_CASE("predict names missing columns, unknown classes, and refuses files tha
     CHECK_THROWS_WITH(
         run(edited("incomplete.npz", "\"features\"", "\"no_features\""), kData + "iris.csv"),
         Catch::Contains("incomplete.npz: _tapegrad.model: the field 'features' is missing"));
+    CHECK_THROWS_WITH(
+        run(edited("cnn.npz", "\"model\": \"linear\"", "\"model\": \"cnn\""), kData + "iris.csv"),
+        Catch::Contains("cnn.npz: _tapegrad.model: --model: expected 'linear' or 'mlp:H1,H2,...'"));
     CHECK(out.str().empty());
+}
+
+TEST_CASE("without standardisation the model file has no scalers and predict still agrees") {
+    cli::TrainArgs a{.data = kData + "iris.csv",
+                     .target = "petal_width",
+                     .task = "regress",
+                     .epochs = 20,
+                     .standardize = false,
+                     .save = scratch("raw.npz").string(),
+                     .predictions = scratch("raw_train.csv").string()};
+    std::ostringstream out;
+    cli::run_train(a, out);
+    const auto entries = tg::formats::load_npz(a.save);
+    CHECK(entries.count("_tapegrad.feature_scaler.mean") == 0);
+    CHECK(entries.count("_tapegrad.target_scaler.mean") == 0);
+    CHECK_THAT(tg::formats::text_of(entries.at("_tapegrad.model")),
+               Catch::Contains("\"feature_scaler\": \"none\"") &&
+                   Catch::Contains("\"target_scaler\": \"none\""));
+    const auto [csv, report] = predict(a.save, kData + "iris.csv");
+    CHECK(csv == testing::read_file(a.predictions));
+    CHECK_THAT(out.str(), Catch::Contains("predictions: " + a.predictions + ", " +
+                                          report.substr(report.find("150 rows"))));
 }

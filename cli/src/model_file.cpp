@@ -137,6 +137,11 @@ ModelDescription read_description(const std::string& file, const StateDict& entr
     d.feature_scaler = read_scaler(r, "feature_scaler", entries, kFeatureScaler, d.features.size());
     d.target_scaler = read_scaler(r, "target_scaler", entries, kTargetScaler, 1);
     if (d.classify && d.target_scaler.fitted()) r.fail("a classifier has no target scaler");
+    try {
+        parse_model_spec(d.model, d.activation);
+    } catch (const ValueError& e) {
+        r.fail(e.what());  // "--model: ..." names the field as train's flag
+    }
     return d;
 }
 
