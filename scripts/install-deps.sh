@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev                         # .npz files (CRC-32, deflate), gzip-compressed data sets
   python3-numpy                      # a test that NumPy reads the .npz files we write
   libcli11-dev                       # the tapegrad command's flags
+  nlohmann-json3-dev                 # the description inside a tapegrad model file
   dataset-fashion-mnist              # Fashion-MNIST IDX files (tests, examples, benchmarks)
   graphviz                           # dot: tape pictures (a test renders one)
   tmux                               # a test drives the interactive stepper through a terminal

@@ -5,11 +5,14 @@
 #include <sstream>
 #include <tapegrad/formats/npz.hpp>
 #include <tuple>
+#include <tapegrad/nn/serialize.hpp>
 
 #include "check.hpp"
 #include "files.hpp"
+#include "model_file.hpp"
 #include "model_spec.hpp"
 #include "optimizer_factory.hpp"
+#include "predict_command.hpp"
 #include "train_command.hpp"
 
 namespace cli = tapegrad::cli;
@@ -103,7 +106,8 @@ TEST_CASE("train a regression and save the model with its scaler") {
     CHECK(number_after(s, "val_r2=") > 0.99);
     const auto saved = tg::formats::load_npz(a.save);
     CHECK(saved.count("0.weight") == 1);
-    CHECK(saved.count("scaler.mean") == 1);
+    CHECK(saved.count("_tapegrad.feature_scaler.mean") == 1);
+    CHECK(saved.count("_tapegrad.target_scaler.scale") == 1);
     std::ifstream h(a.history);
     std::string header;
     std::getline(h, header);
@@ -216,4 +220,167 @@ TEST_CASE("train --find-lr says a suggestion inside the sweep, the printed rate 
             }
         }
     }
+namespace {
+
+// A model trained on iris, its class (target) or, with task "regress", its petal_width; saved
+// to a file of its own.
+std::string saved_iris_model(const std::string& task) {
+    cli::TrainArgs a{.data = kData + "iris.csv",
+                     .target = task == "regress" ? "petal_width" : "target",
+                     .task = task,
+                     .save = scratch("iris_" + task + ".npz").string()};
+    std::ostringstream out;
+    cli::run_train(a, out);
+    return a.save;
+}
+
+// `tapegrad predict --output`: the predictions file and the report.
+std::pair<std::string, std::string> predict(const std::string& model, const fs::path& data) {
+    const fs::path output = scratch("predictions.csv");
+    std::ostringstream out, err;
+    cli::run_predict({.model = model, .data = data.string(), .output = output.string()}, out, err);
+    CHECK(err.str().empty());
+    return {testing::read_file(output), out.str()};
+}
+
+// The mean of the numbers in the lines after the header.
+double mean_of_column(const std::string& csv) {
+    const auto lines = testing::lines_of(csv);
+    double sum = 0;
+    for (std::size_t i = 1; i < lines.size(); ++i) sum += std::stod(lines[i]);
+    return sum / static_cast<double>(lines.size() - 1);
+}
+
+}  // namespace
+
+TEST_CASE("a saved model describes itself and still loads with nn::load, strict") {
+    const std::string path = saved_iris_model("regress");
+    auto weights_only = cli::build_model(cli::parse_model_spec("linear", "relu"), 4, 1);
+    CHECK_NOTHROW(tg::nn::load(*weights_only, path, /*strict=*/true));
+
+    const auto entries = tg::formats::load_npz(path);
+    const std::string json = tg::formats::text_of(entries.at("_tapegrad.model"));
+    testing::check_contains(json, {"\"format_version\": 1", "\"task\": \"regress\"",
+                                   "\"target\": \"petal_width\"", "\"model\": \"linear\""});
+    const cli::ModelFile m = cli::load_model_file(path);
+    CHECK(m.description.features ==
+          std::vector<std::string>{"sepal_length", "sepal_width", "petal_length", "target"});
+    REQUIRE(m.description.target_scaler.fitted());
+    // petal_width's mean on the training rows (1.2 on all 150).
+    CHECK(m.description.target_scaler.mean().value<double>()(0) == Approx(1.2).margin(0.15));
+    CHECK(m.model->state_dict().at("0.weight").value<float>() ==
+          entries.at("0.weight").value<float>());
+}
+
+TEST_CASE("predict gives a regression's values in the target's units") {
+    const auto [csv, report] = predict(saved_iris_model("regress"), kData + "iris.csv");
+    INFO(report);
+    CHECK_THAT(csv, Catch::StartsWith("petal_width\n"));
+    CHECK(testing::lines_of(csv).size() == 151);
+    // The data's mean is 1.199; standardised predictions would average about 0.
+    CHECK(mean_of_column(csv) == Approx(1.199).margin(0.15));
+    CHECK_THAT(report,
+               Catch::Contains("tapegrad predict: 150 rows: loss=") && Catch::Contains(" r2=0."));
+}
+
+TEST_CASE("predict finds the columns by name, in any order, and names the ones it ignores") {
+    const std::string model = saved_iris_model("auto");
+    const auto [as_trained, report] = predict(model, kData + "iris.csv");
+    CHECK_THAT(report, Catch::Contains("150 rows: loss=") && Catch::Contains("accuracy="));
+    CHECK_THAT(as_trained, Catch::StartsWith("target\n0\n"));
+
+    // The same rows with the columns reversed, an extra column and no target.
+    const auto rows = testing::lines_of(testing::read_file(kData + "iris.csv"));
+    std::string shuffled = "id,petal_width,petal_length,sepal_width,sepal_length\n";
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+        std::vector<std::string> cells;
+        std::stringstream line(rows[i]);
+        for (std::string c; std::getline(line, c, ',');) cells.push_back(c);
+        shuffled += std::to_string(i) + "," + cells[3] + "," + cells[2] + "," + cells[1] + "," +
+                    cells[0] + "\n";
+    }
+    const auto [reordered, reordered_report] =
+        predict(model, write_file("iris_reordered.csv", shuffled));
+    CHECK(reordered == as_trained);
+    CHECK(reordered_report ==
+          "tapegrad predict: 150 rows\nignored columns (not features of the model): id\n");
+}
+
+TEST_CASE("predict names missing columns, unknown classes, and refuses files that are not models") {
+    const std::string model = saved_iris_model("auto");
+    std::ostringstream out, err;
+    const auto run = [&](const std::string& model_path, const fs::path& data) {
+        cli::run_predict({.model = model_path, .data = data.string(), .output = ""}, out, err);
+    };
+    CHECK_THROWS_WITH(
+        run(model, write_file("iris_no_petal.csv", "sepal_length,sepal_width,x\n1,2,3\n")),
+        Catch::Contains("iris_no_petal.csv: 2 of the model's 4 feature columns are "
+                        "missing: 'petal_length', 'petal_width'"));
+    CHECK_THROWS_WITH(
+        run(model, write_file("iris_class_7.csv",
+                              "sepal_length,sepal_width,petal_length,"
+                              "petal_width,target\n1,2,3,4,0\n1,2,3,4,7\n")),
+        Catch::Contains("the target in row 2 is 7, not one of the model's 3 classes"));
+
+    CHECK_THROWS_WITH(
+        run(model, write_file("iris_nan.csv",
+                              "sepal_length,sepal_width,petal_length,"
+                              "petal_width\n1,2,3,4\n1,nan,3,4\n")),
+        Catch::Contains("iris_nan.csv: data row 2 (after the header), column 'sepal_width': nan "
+                        "is not a value"));
+
+    // Weights only, as nn::save writes them.
+    auto plain = cli::build_model(cli::parse_model_spec("linear", "relu"), 4, 3);
+    const auto weights_only = scratch("weights_only.npz");
+    tg::nn::save(*plain, weights_only);
+    CHECK_THROWS_WITH(run(weights_only.string(), kData + "iris.csv"),
+                      Catch::Contains("weights_only.npz: not a tapegrad model file"));
+
+    // Copies of the model file with one piece of its description changed.
+    const auto edited = [&](const std::string& name, const std::string& from,
+                            const std::string& to) {
+        auto entries = tg::formats::load_npz(model);
+        std::string json = tg::formats::text_of(entries.at("_tapegrad.model"));
+        entries.erase("_tapegrad.model");
+        const auto at = json.find(from);
+        REQUIRE(at != std::string::npos);
+        json.replace(at, from.size(), to);
+        const auto path = scratch(name);
+        tg::formats::save_npz(path, entries, {{"_tapegrad.model", json}});
+        return path.string();
+    };
+    CHECK_THROWS_WITH(
+        run(edited("future.npz", "\"format_version\": 1", "\"format_version\": 99"),
+            kData + "iris.csv"),
+        Catch::Contains("future.npz: _tapegrad.model: format version 99 is not one this tapegrad "
+                        "reads"));
+    CHECK_THROWS_WITH(
+        run(edited("incomplete.npz", "\"features\"", "\"no_features\""), kData + "iris.csv"),
+        Catch::Contains("incomplete.npz: _tapegrad.model: the field 'features' is missing"));
+    CHECK_THROWS_WITH(
+        run(edited("cnn.npz", "\"model\": \"linear\"", "\"model\": \"cnn\""), kData + "iris.csv"),
+        Catch::Contains("cnn.npz: _tapegrad.model: --model: expected 'linear' or 'mlp:H1,H2,...'"));
+    CHECK(out.str().empty());
+}
+
+TEST_CASE("without standardisation the model file has no scalers and predict still agrees") {
+    cli::TrainArgs a{.data = kData + "iris.csv",
+                     .target = "petal_width",
+                     .task = "regress",
+                     .epochs = 20,
+                     .standardize = false,
+                     .save = scratch("raw.npz").string(),
+                     .predictions = scratch("raw_train.csv").string()};
+    std::ostringstream out;
+    cli::run_train(a, out);
+    const auto entries = tg::formats::load_npz(a.save);
+    CHECK(entries.count("_tapegrad.feature_scaler.mean") == 0);
+    CHECK(entries.count("_tapegrad.target_scaler.mean") == 0);
+    CHECK_THAT(tg::formats::text_of(entries.at("_tapegrad.model")),
+               Catch::Contains("\"feature_scaler\": \"none\"") &&
+                   Catch::Contains("\"target_scaler\": \"none\""));
+    const auto [csv, report] = predict(a.save, kData + "iris.csv");
+    CHECK(csv == testing::read_file(a.predictions));
+    CHECK_THAT(out.str(), Catch::Contains("predictions: " + a.predictions + ", " +
+                                          report.substr(report.find("150 rows"))));
 }

@@ -211,4 +211,19 @@ TEST_CASE("nn::load recognises a checkpoint file and points to load_checkpoint")
     CHECK_THAT(msg, Catch::Contains(path.string() + ": this is a checkpoint"));
     CHECK_THAT(msg, Catch::Contains("optim::load_checkpoint(path, model, optimizer)"));
     CHECK_THAT(msg, !Catch::Contains("unexpected"));
+TEST_CASE("load leaves out entries with the reserved prefix, strict or not") {
+    auto a = make_model(1);
+    auto b = make_model(100);
+    const auto path = scratch("with_description.npz");
+    tg::StateDict state = a.state_dict();
+    state[std::string(nn::kReservedPrefix) + "scaler.mean"] = tg::zeros({3}, tg::f64);
+    formats::save_npz(path, state, {{std::string(nn::kReservedPrefix) + "model", "{}"}});
+    nn::load(b, path, /*strict=*/true);
+    CHECK(testing::same(a.state_dict(), b.state_dict()));
+
+    // Any other name still is an unexpected key.
+    state["scaler.mean"] = tg::zeros({3}, tg::f64);
+    formats::save_npz(path, state);
+    CHECK_THAT(load_error<tg::ValueError>(b, path, "an unexpected key was accepted"),
+               Catch::Contains("unexpected: scaler.mean"));
 }

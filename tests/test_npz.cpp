@@ -262,6 +262,29 @@ TEST_CASE("save_npz writes stored entries with NumPy's npy header and a correct 
     CHECK(get_le(zip, header, 4) == 0x02014b50);  // then the central directory
 }
 
+TEST_CASE("save_npz stores texts as uint8 arrays that load_npz and text_of read back") {
+    TempDir dir;
+    const std::string utf8 = "{\"name\": \"caf\xc3\xa9\"}\n";
+    tg::formats::save_npz(dir / "t.npz", {{"w", tg::ones({2}, tg::f32)}},
+                          {{"_meta.json", utf8}, {"empty", ""}});
+    const std::string zip = read_bytes(dir / "t.npz");
+    CHECK(zip.find("{'descr': '|u1', 'fortran_order': False, 'shape': (" +
+                   std::to_string(utf8.size()) + ",), }") != std::string::npos);
+    const auto back = tg::formats::load_npz(dir / "t.npz");
+    REQUIRE(back.size() == 3);
+    CHECK(back.at("_meta.json").shape() == tg::Shape{utf8.size()});
+    CHECK(tg::formats::text_of(back.at("_meta.json")) == utf8);
+    CHECK(tg::formats::text_of(back.at("empty")).empty());
+
+    CHECK_THROWS_TYPED(
+        tg::formats::save_npz(dir / "clash.npz", {{"w", tg::ones({2})}}, {{"w", "text"}}),
+        tg::IoError, Contains("clash.npz: cannot save 'w' both as an array"));
+    CHECK_THROWS_TYPED(tg::formats::text_of(tg::full({2}, 256.0)), tg::ValueError,
+                       Contains("256.000000 is not a byte"));
+    CHECK_THROWS_TYPED(tg::formats::text_of(tg::zeros({2, 2})), tg::ValueError,
+                       Contains("1-D array of bytes, got [2, 2]"));
+}
+
 TEST_CASE("load_npz reads what np.savez wrote, converting to float32 or float64") {
     // Values as in tests/data/make_npz_fixtures.py.
     const tg::StateDict d = tg::formats::load_npz(kData / "numpy_savez.npz");

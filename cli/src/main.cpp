@@ -10,6 +10,7 @@
 
 #include "bench_command.hpp"
 #include "exit_status.hpp"
+#include "predict_command.hpp"
 #include "step_command.hpp"
 #include "train_command.hpp"
 
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
     int exit_code = 1;
     tapegrad::cli::TrainArgs train;
     tapegrad::cli::add_train_command(app, train, exit_code);
+    tapegrad::cli::PredictArgs predict;
+    tapegrad::cli::add_predict_command(app, predict, exit_code);
     tapegrad::cli::StepArgs step;
     tapegrad::cli::add_step_command(app, step, exit_code);
     tapegrad::cli::BenchArgs bench;

@@ -19,15 +19,18 @@
 #include <tapegrad/data/data_loader.hpp>
 #include <tapegrad/data/readers.hpp>
 #include <tapegrad/data/scaler.hpp>
-#include <tapegrad/formats/npz.hpp>
+#include <tapegrad/formats/atomic_file.hpp>
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/callbacks.hpp>
 #include <tapegrad/optim/fit.hpp>
 
 #include "command.hpp"
 #include "exit_status.hpp"
+#include "model_file.hpp"
 #include "model_spec.hpp"
+#include "objective.hpp"
 #include "optimizer_factory.hpp"
+#include "prediction.hpp"
 
 namespace tapegrad::cli {
 
@@ -69,29 +72,11 @@ Task decide_task(const std::string& flag, const Tensor& y) {
     return t;
 }
 
-// Targets as the loss wants them: [N, 1] of 0/1 for two classes (BCE on logits), class indices
-// [N] for more (cross-entropy), [N, 1] values for regression (MSE).
-Tensor encode_targets(const Task& task, const Tensor& y) {
-    const auto v = y.to_array<double>();
-    const std::size_t n = v.size();
-    if (!task.classify) return Tensor(xt::xarray<float>(xt::cast<float>(v)));
-    xt::xarray<float> idx = xt::zeros<float>({n});
-    for (std::size_t i = 0; i < n; ++i) {
-        idx(i) =
-            static_cast<float>(std::lower_bound(task.classes.begin(), task.classes.end(), v(i)) -
-                               task.classes.begin());
-    }
-    return Tensor(std::move(idx));
-}
-
 std::string fmt(double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.4f", v);
     return buf;
 }
-
-// Every model here outputs logits: a binary class is predicted when its logit is above 0.
-constexpr double kLogitThreshold = 0.0;
 
 // What `tapegrad train --help` says first.
 constexpr const char* kDescription =
@@ -141,7 +126,12 @@ void add_training_flags(CLI::App& cmd, TrainArgs& a) {
 }
 
 void add_output_flags(CLI::App& cmd, TrainArgs& a) {
-    cmd.add_option("--save", a.save, "write the model's weights (and the scaler) to this .npz");
+    cmd.add_option("--save", a.save,
+                   "write the model to this .npz: its weights, and what `tapegrad predict` "
+                   "needs (architecture, feature names, scalers, class labels)");
+    cmd.add_option("--predictions", a.predictions,
+                   "write the final model's predictions for every row of --data to this CSV, "
+                   "as `tapegrad predict` writes them, and report the metrics on all rows");
     cmd.add_option("--history", a.history, "write per-epoch losses and metrics to this CSV");
     cmd.add_option("--plot", a.plot, "write the loss curves to this SVG");
 }
@@ -191,6 +181,7 @@ void check_outputs(const TrainArgs& a) {
 struct Problem {
     std::size_t rows = 0, features = 0, outputs = 0;
     Task task;
+    std::vector<std::string> feature_names;
     data::Split parts;
     data::StandardScaler scaler, target_scaler;
 };
@@ -229,10 +220,10 @@ Problem load_problem(const TrainArgs& a) {
     check_table(a, csv);
     Problem p;
     p.task = decide_task(a.task, csv.data.y);
-    data::Dataset all{csv.data.x, encode_targets(p.task, csv.data.y)};
+    data::Dataset all{csv.data.x, encode_targets(p.task.classes, csv.data.y)};
     const bool binary = p.task.classify && p.task.classes.size() == 2;
-    if (binary || !p.task.classify) all.y = reshape(all.y, {all.y.numel(), 1});
     p.rows = csv.data.size();
+    p.feature_names = csv.feature_names;
     p.features = all.x.shape()[1];
     p.outputs = p.task.classify && !binary ? p.task.classes.size() : 1;
     p.parts =
@@ -246,24 +237,6 @@ Problem load_problem(const TrainArgs& a) {
         }
     }
     return p;
-}
-
-// The loss and the metrics of the task: binary cross-entropy on logits for two classes,
-// cross-entropy for more, mean squared error (and R²) for regression.
-struct Objective {
-    optim::LossFn loss;
-    std::vector<std::string> metrics;
-};
-
-Objective objective_for(const Task& task) {
-    if (!task.classify) {
-        return {[](const Tensor& o, const Tensor& y) { return nn::mse_loss(o, y); }, {"r2"}};
-    }
-    if (task.classes.size() == 2) {
-        return {[](const Tensor& o, const Tensor& y) { return nn::bce_with_logits(o, y); },
-                {"accuracy"}};
-    }
-    return {[](const Tensor& o, const Tensor& y) { return nn::cross_entropy(o, y); }, {"accuracy"}};
 }
 
 void print_header(std::ostream& out, const TrainArgs& a, const Problem& p, const ModelSpec& spec,
@@ -340,15 +313,16 @@ void train(const TrainArgs& a, nn::Module& model, optim::Optimizer& opt, const O
     }
 }
 
-// The weights and, when the features were standardised, the scaler ("scaler.mean", ...), so
-// that the file holds all a prediction needs.
-void save_model(const std::string& path, nn::Module& model, const data::StandardScaler& scaler,
-                std::ostream& out) {
-    StateDict state = model.state_dict();
-    for (auto& [k, v] : scaler.fitted() ? scaler.state_dict() : StateDict{})
-        state["scaler." + k] = v;
-    formats::save_npz(path, state);
-    out << "saved " << path << "\n";
+// What `tapegrad predict` needs besides the weights, as this run learnt it.
+ModelDescription describe_model(const TrainArgs& a, const Problem& p) {
+    return {.classify = p.task.classify,
+            .model = a.model,
+            .activation = a.activation,
+            .features = p.feature_names,
+            .target = a.target,
+            .classes = p.task.classes,
+            .feature_scaler = p.scaler,
+            .target_scaler = p.target_scaler};
 }
 
 // "final: train_loss=... val_loss=... val_accuracy=..." (val_r2 for a regression).
@@ -385,14 +359,23 @@ void run_train(const TrainArgs& a, std::ostream& out) {
     Problem p = load_problem(a);
     auto model = build_model(spec, p.features, p.outputs, a.seed);
     auto opt = choice.make(model->parameters(), lr);
-    const Objective objective = objective_for(p.task);
+    const Objective objective = objective_for(p.task.classes);
     print_header(out, a, p, spec, *model, lr);
 
     data::DataLoader loader = make_loader(a, choice, p.parts.train);
     if (a.find_lr) find_lr(a, *model, *opt, objective.loss, loader, out);
     train(a, *model, *opt, objective, loader, p.parts.validation, out);
 
-    if (!a.save.empty()) save_model(a.save, *model, p.scaler, out);
+    const ModelDescription description = describe_model(a, p);
+    if (!a.save.empty()) {
+        save_model_file(a.save, description, *model);
+        out << "saved " << a.save << "\n";
+    }
+    if (!a.predictions.empty()) {
+        const Predictions predictions = predict_csv(*model, description, a.data);
+        formats::write_file_atomically(a.predictions, predictions.csv);
+        out << "predictions: " << a.predictions << ", " << predictions.summary() << "\n";
+    }
     out << final_line(*model, objective, p) << "\n";
 }
 

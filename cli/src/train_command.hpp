@@ -26,6 +26,7 @@ struct TrainArgs {
     int early_stopping = 20;  // patience in epochs; 0 turns it off
     std::uint64_t seed = 0;
     std::string save{}, history{}, plot{};  // empty: not written
+    std::string predictions{};              // empty: not written
     bool find_lr = false;
 };
 

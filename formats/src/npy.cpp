@@ -270,8 +270,12 @@ Tensor decode(const unsigned char* data, const Descr& d, const Shape& shape, boo
 }  // namespace
 
 std::string npy_header(Dtype dtype, const Shape& shape) {
-    std::string dict = std::string("{'descr': '") + (dtype == f32 ? "<f4" : "<f8") +
-                       "', 'fortran_order': False, 'shape': " + shape_repr(shape) + ", }";
+    return npy_header(dtype == f32 ? "<f4" : "<f8", shape);
+}
+
+std::string npy_header(const std::string& descr, const Shape& shape) {
+    std::string dict =
+        "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape_repr(shape) + ", }";
     // NumPy (since 1.23) leaves room for the first extent to grow to 21 digits, so that a
     // header can be rewritten in place when rows are appended; we match it byte for byte.
     if (!shape.empty()) dict.append(kGrowthDigits - std::to_string(shape[0]).size(), ' ');

@@ -13,6 +13,8 @@ namespace tapegrad::formats::detail {
 // The header NumPy writes for a C-ordered '<f4' or '<f8' array of this shape: magic, version
 // 1.0, length, the dict, then spaces and a newline so that the data starts at a multiple of 64.
 std::string npy_header(Dtype dtype, const Shape& shape);
+// The same for another dtype given as NumPy's descr ("|u1" for the bytes of a text).
+std::string npy_header(const std::string& descr, const Shape& shape);
 
 // The tensor's values as little-endian bytes: a view of its storage on a little-endian
 // machine, a byte-swapped copy in scratch on a big-endian one.

@@ -45,30 +45,58 @@ std::vector<unsigned char> read_whole_file(const fs::path& path) {
 }  // namespace
 
 void save_npz(const fs::path& path, const StateDict& tensors) {
+    save_npz(path, tensors, {});
+}
+
+void save_npz(const fs::path& path, const StateDict& tensors, const NpzTexts& texts) {
     const std::string file = path.string();
     // Everything that can be checked is checked before the temporary file exists.
-    std::vector<std::pair<std::string, std::uint64_t>> entries;
-    std::vector<std::string> headers;
+    struct Entry {
+        std::string name, header;
+        Bytes data;
+    };
+    std::vector<Entry> entries;
+    std::vector<std::vector<unsigned char>> scratch(tensors.size());
     for (const auto& [name, t] : tensors) {
         if (!t.defined()) throw IoError(file + ": cannot save '" + name + "': undefined tensor");
-        headers.push_back(detail::npy_header(t.dtype(), t.shape()));
-        entries.emplace_back(name + ".npy",
-                             headers.back().size() + t.numel() * (t.dtype() == f32 ? 4 : 8));
+        entries.push_back({name + ".npy", detail::npy_header(t.dtype(), t.shape()),
+                           detail::npy_data(t, scratch[entries.size()])});
     }
-    if (const std::string problem = detail::zip_limits_problem(entries); !problem.empty())
+    for (const auto& [name, text] : texts) {
+        if (tensors.count(name))
+            throw IoError(file + ": cannot save '" + name + "' both as an array and as a text");
+        entries.push_back(
+            {name + ".npy", detail::npy_header("|u1", {text.size()}),
+             Bytes(reinterpret_cast<const unsigned char*>(text.data()), text.size())});
+    }
+    std::vector<std::pair<std::string, std::uint64_t>> sizes;
+    for (const Entry& e : entries) sizes.emplace_back(e.name, e.header.size() + e.data.size());
+    if (const std::string problem = detail::zip_limits_problem(sizes); !problem.empty())
         throw IoError(file + ": cannot save: " + problem);
 
     AtomicFile out(path);
     detail::ZipWriter zip([&](Bytes b) { out.write(b); });
-    std::vector<unsigned char> scratch;
-    std::size_t i = 0;
-    for (const auto& [name, t] : tensors) {
-        const auto* header = reinterpret_cast<const unsigned char*>(headers[i].data());
-        zip.add(entries[i].first, {Bytes(header, headers[i].size()), detail::npy_data(t, scratch)});
-        ++i;
+    for (const Entry& e : entries) {
+        const auto* header = reinterpret_cast<const unsigned char*>(e.header.data());
+        zip.add(e.name, {Bytes(header, e.header.size()), e.data});
     }
     zip.finish();
     out.commit();
+}
+
+std::string text_of(const Tensor& t) {
+    if (!t.defined() || t.dim() != 1)
+        throw ValueError("text_of: expected a 1-D array of bytes, got " +
+                         (t.defined() ? shape_str(t.shape()) : std::string("an undefined tensor")));
+    const auto values = t.to_array<double>();
+    std::string text;
+    text.reserve(values.size());
+    for (const double v : values) {
+        if (!(v >= 0 && v <= 255 && v == static_cast<double>(static_cast<int>(v))))
+            throw ValueError("text_of: " + std::to_string(v) + " is not a byte (0 to 255)");
+        text += static_cast<char>(static_cast<unsigned char>(v));
+    }
+    return text;
 }
 
 StateDict load_npz(const fs::path& path) {

@@ -23,7 +23,10 @@ bool is_checkpoint(const StateDict& state) {
 }  // namespace
 
 void load(Module& model, const std::filesystem::path& path, LoadOptions options) {
-    const StateDict state = formats::load_npz(path);
+    StateDict state = formats::load_npz(path);
+    // A model file of tapegrad train describes itself in reserved entries beside the weights.
+    std::erase_if(state,
+                  [](const auto& entry) { return entry.first.starts_with(kReservedPrefix); });
     if (is_checkpoint(state)) {
         throw ValueError(path.string() +
                          ": this is a checkpoint (a model with its optimizer: model/, optimizer/ "

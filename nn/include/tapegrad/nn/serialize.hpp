@@ -3,10 +3,16 @@
 // (numpy.load), and a PyTorch state_dict becomes one with
 //   np.savez("model.npz", **{k: v.detach().numpy() for k, v in model.state_dict().items()})
 #include <filesystem>
+#include <string_view>
 
 #include "tapegrad/nn/module.hpp"
 
 namespace tapegrad::nn {
+
+// Entries whose name starts with this describe the file rather than hold a module's weights
+// (`tapegrad train --save` keeps the architecture, the scalers and the class labels there):
+// load leaves them out, strict or not, so such a file loads like a file of weights only.
+inline constexpr std::string_view kReservedPrefix = "_tapegrad.";
 
 // Atomic: written to a temporary beside the file, then renamed over it.
 void save(const Module& model, const std::filesystem::path& path);
