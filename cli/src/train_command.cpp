@@ -107,6 +107,9 @@ void add_data_flags(CLI::App& cmd, TrainArgs& a) {
                  "the training rows (default on)");
     add_option_with_default(cmd, "--seed", a.seed,
                             "seed of the split, the initial weights and the shuffling");
+    cmd.add_option("--max-csv-bytes", a.max_csv_bytes,
+                   "largest --data file read, in bytes (default " +
+                       std::to_string(data::CsvOptions{}.max_bytes) + ", 2 GiB)");
 }
 
 void add_model_flags(CLI::App& cmd, TrainArgs& a) {
@@ -163,7 +166,11 @@ struct Problem {
 };
 
 Problem load_problem(const TrainArgs& a) {
-    const data::CsvDataset csv = data::read_csv(a.data, a.target);
+    data::CsvOptions csv_options;
+    if (a.max_csv_bytes) csv_options.max_bytes = *a.max_csv_bytes;
+    const data::CsvDataset csv = data::read_csv(a.data, a.target, csv_options);
+    // A nan or inf is named at its file line here; fit would find it shuffled and scaled.
+    data::require_finite(csv);
     Problem p;
     p.task = decide_task(a.task, csv.data.y);
     data::Dataset all{csv.data.x, encode_targets(p.task, csv.data.y)};
