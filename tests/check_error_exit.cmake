@@ -1,0 +1,35 @@
+# Runs a command that must refuse its input: it exits with a non-zero status of its own (not
+# killed by a signal), prints an error matching EXPECTED (a regular expression) on stderr, and
+# no raw control byte (the file's bytes are escaped in messages).
+#   cmake "-DEXPECTED=regex" -P check_error_exit.cmake -- CMD ARGS...
+set(command "")
+set(seen_separator FALSE)
+math(EXPR last "${CMAKE_ARGC} - 1")
+foreach(i RANGE 0 ${last})
+  if(seen_separator)
+    list(APPEND command "${CMAKE_ARGV${i}}")
+  elseif(CMAKE_ARGV${i} STREQUAL "--")
+    set(seen_separator TRUE)
+  endif()
+endforeach()
+if(NOT command OR NOT DEFINED EXPECTED)
+  message(FATAL_ERROR "usage: cmake -DEXPECTED=regex -P check_error_exit.cmake -- CMD ...")
+endif()
+
+execute_process(COMMAND ${command} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT status MATCHES "^[0-9]+$" OR status EQUAL 0)
+  message(FATAL_ERROR "expected a non-zero exit status, got '${status}':\n${out}${err}")
+endif()
+if(NOT err MATCHES "${EXPECTED}")
+  message(FATAL_ERROR "stderr does not match '${EXPECTED}':\n${err}")
+endif()
+foreach(code RANGE 1 31)
+  if(NOT code EQUAL 10)  # a line end
+    string(ASCII ${code} byte)
+    string(FIND "${err}" "${byte}" at)
+    if(NOT at EQUAL -1)
+      message(FATAL_ERROR "stderr holds the raw control byte ${code}:\n${err}")
+    endif()
+  endif()
+endforeach()
+message(STATUS "exit ${status}: ${err}")
