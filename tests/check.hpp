@@ -130,4 +130,16 @@ inline std::vector<std::size_t> class_counts(const tg::Tensor& y, std::size_t k)
     return counts;
 }
 
+// The message of the tapegrad::Error that f throws (fails the test when none is thrown).
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const tg::Error& e) {
+        return e.what();
+    }
+    FAIL("no tapegrad::Error was thrown");
+    return {};
+}
+
 }  // namespace testing

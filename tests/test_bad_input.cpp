@@ -29,18 +29,6 @@ namespace {
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 const double kInf = std::numeric_limits<double>::infinity();
 
-// The message of the tapegrad::Error that f throws (fails the test when none is thrown).
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const tg::Error& e) {
-        return e.what();
-    }
-    FAIL("no tapegrad::Error was thrown");
-    return {};
-}
-
 nn::Sequential small_mlp() {
     return nn::Sequential(nn::Linear(3, 4, {.seed = 1, .dtype = tg::f64}), nn::Tanh(),
                           nn::Linear(4, 2, {.seed = 2, .dtype = tg::f64}));

@@ -102,6 +102,9 @@ void add_data_flags(CLI::App& cmd, TrainArgs& a) {
         "--no-standardize", [&a] { a.standardize = false; }, "leave features and target as read");
     add_option_with_default(cmd, "--seed", a.seed,
                             "seed of the split, the initial weights and the shuffling");
+    cmd.add_option("--max-csv-bytes", a.max_csv_bytes,
+                   "largest --data file read, in bytes (default " +
+                       std::to_string(data::CsvOptions{}.max_bytes) + ", 2 GiB)");
 }
 
 void add_model_flags(CLI::App& cmd, TrainArgs& a) {
@@ -216,8 +219,12 @@ void check_table(const TrainArgs& a, const data::CsvDataset& csv) {
 }
 
 Problem load_problem(const TrainArgs& a) {
-    const data::CsvDataset csv = data::read_csv(a.data, a.target);
+    data::CsvOptions csv_options;
+    if (a.max_csv_bytes) csv_options.max_bytes = *a.max_csv_bytes;
+    const data::CsvDataset csv = data::read_csv(a.data, a.target, csv_options);
     check_table(a, csv);
+    // A nan or inf is named at its file line here; fit would find it shuffled and scaled.
+    data::require_finite(csv);
     Problem p;
     p.task = decide_task(a.task, csv.data.y);
     data::Dataset all{csv.data.x, encode_targets(p.task.classes, csv.data.y)};

@@ -28,6 +28,7 @@ struct TrainArgs {
     std::string save{}, history{}, plot{};  // empty: not written
     std::string predictions{};              // empty: not written
     bool find_lr = false;
+    std::optional<std::uint64_t> max_csv_bytes{};  // data::CsvOptions's limit when not given
 };
 
 // Adds the subcommand and its flags; the callback runs it and sets exit_code.

@@ -2,17 +2,17 @@
 // std::from_chars (locale-free, exact round trip); every failure is an IoError
 // "FILE:LINE:COLUMN: what" (COLUMN counts bytes from 1), thrown before anything is returned.
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <cmath>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "shown_text.hpp"
 #include "tapegrad/autodiff/error.hpp"
 #include "tapegrad/data/readers.hpp"
+#include "whole_file.hpp"
 
 namespace tapegrad::data {
 
@@ -30,23 +30,19 @@ struct Parsed {
     std::vector<std::string> columns;
     std::vector<double> values;  // row-major
     std::size_t rows = 0;
+    std::vector<std::size_t> line_of_row;
 };
 
-std::string read_text(const fs::path& path) {
-    std::error_code ec;
-    if (fs::is_directory(path, ec))
-        throw IoError(path.string() + ": cannot read: it is a directory, not a CSV file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path.string() + ": cannot open: " + std::strerror(errno));
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in.bad()) throw IoError(path.string() + ": cannot read: " + std::strerror(errno));
-    return std::move(s).str();
+std::string read_text(const fs::path& path, const CsvOptions& options) {
+    return read_whole_file(path, options.max_bytes,
+                           "raise the limit with CsvOptions::max_bytes (tapegrad train: "
+                           "--max-csv-bytes)");
 }
 
 class Parser {
   public:
-    Parser(const fs::path& path, char delimiter) : path_(path.string()), delim_(delimiter) {}
+    Parser(const fs::path& path, const CsvOptions& options)
+        : path_(path.string()), delim_(options.delimiter), dtype_(options.dtype) {}
 
     [[noreturn]] void fail(std::size_t line, std::size_t column, const std::string& what) const {
         throw IoError(path_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
@@ -110,19 +106,27 @@ class Parser {
     double number(const Cell& cell, std::size_t line_no, const std::string& column) const {
         std::string_view t = cell.text;
         if (t.empty())
-            fail(line_no, cell.column, "missing value (empty cell) in column \"" + column + "\"");
+            fail(line_no, cell.column,
+                 "missing value (empty cell) in column " + shown_text(column));
         // from_chars takes no leading '+'; "+1.5" is still a number in any CSV writer's eyes.
         std::string_view digits = t;
         if (digits.size() > 1 && digits[0] == '+' && digits[1] != '-' && digits[1] != '+')
             digits.remove_prefix(1);
         double v = 0.0;
         const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+        // Out of range only when the whole cell is a number ("1e999"), not "1e999x".
+        const bool whole = end == digits.data() + digits.size();
+        if (!whole || (ec != std::errc() && ec != std::errc::result_out_of_range))
+            fail(line_no, cell.column,
+                 "not a number: " + shown_text(t) + " in column " + shown_text(column));
         if (ec == std::errc::result_out_of_range)
             fail(line_no, cell.column,
-                 "number out of range: \"" + std::string(t) + "\" in column \"" + column + "\"");
-        if (ec != std::errc() || end != digits.data() + digits.size())
+                 "number out of range: " + shown_text(t) + " in column " + shown_text(column));
+        // Cast to float32 it would be an infinity, which training reports as nan far away.
+        if (dtype_ == f32 && std::isfinite(v) && std::isinf(static_cast<float>(v)))
             fail(line_no, cell.column,
-                 "not a number: \"" + std::string(t) + "\" in column \"" + column + "\"");
+                 shown_text(t) + " does not fit in float32 (max 3.4e38) in column " +
+                     shown_text(column));
         return v;
     }
 
@@ -157,6 +161,7 @@ class Parser {
             }
             for (std::size_t j = 0; j < n; ++j)
                 out.values.push_back(number(cells[j], line_no, out.columns[j]));
+            out.line_of_row.push_back(line_no);
             ++out.rows;
         }
         if (!have_header) throw IoError(path_ + ": empty file: no header row, no data");
@@ -178,14 +183,19 @@ class Parser {
                         std::size_t line_no) const {
         for (const auto& c : columns)
             if (c == name) return;
+        constexpr std::size_t kListed = 30;  // a header of thousands of columns stays readable
         std::string list;
-        for (const auto& c : columns) list += (list.empty() ? "\"" : ", \"") + c + "\"";
-        throw IoError(path_ + ":" + std::to_string(line_no) + ": no column named \"" + name +
-                      "\" in the header; the columns are " + list);
+        for (std::size_t j = 0; j < columns.size() && j < kListed; ++j)
+            list += (j ? ", " : "") + shown_text(columns[j]);
+        if (columns.size() > kListed)
+            list += " and " + std::to_string(columns.size() - kListed) + " more";
+        throw IoError(path_ + ":" + std::to_string(line_no) + ": no column named " +
+                      shown_text(name) + " in the header; the columns are " + list);
     }
 
     std::string path_;
     char delim_;
+    Dtype dtype_;
 };
 
 void check_delimiter(const fs::path& path, char d) {
@@ -205,20 +215,16 @@ Tensor to_tensor(std::vector<double>&& v, const Shape& shape, Dtype dtype) {
     return Tensor(std::move(a));
 }
 
-}  // namespace
-
-CsvTable read_csv_table(const fs::path& path, const CsvOptions& options) {
+Parsed parse_file(const fs::path& path, const CsvOptions& options, const std::string* required) {
     check_delimiter(path, options.delimiter);
-    Parser parser(path, options.delimiter);
-    Parsed p = parser.parse(read_text(path), nullptr);
-    const Shape shape{p.rows, p.columns.size()};
-    return {std::move(p.columns), to_tensor(std::move(p.values), shape, options.dtype)};
+    Parser parser(path, options);
+    return parser.parse(read_text(path, options), required);
 }
 
-CsvDataset read_csv(const fs::path& path, const std::string& target, const CsvOptions& options) {
-    check_delimiter(path, options.delimiter);
-    Parser parser(path, options.delimiter);
-    Parsed p = parser.parse(read_text(path), &target);
+// read_csv's work: the table parsed, the target's column taken out of it.
+CsvDataset split_target(const fs::path& path, const std::string& target,
+                        const CsvOptions& options) {
+    Parsed p = parse_file(path, options, &target);
     const std::size_t c = p.columns.size();
     std::size_t t = 0;
     while (p.columns[t] != target) ++t;  // present: parse checked the header
@@ -235,7 +241,39 @@ CsvDataset read_csv(const fs::path& path, const std::string& target, const CsvOp
     out.target_name = target;
     for (std::size_t j = 0; j < c; ++j)
         if (j != t) out.feature_names.push_back(p.columns[j]);
+    out.path = path;
+    out.line_of_row = std::move(p.line_of_row);
     return out;
+}
+
+// A read that runs out of memory is an IoError naming the file, as any other failure, not a
+// std::bad_alloc that leaves the user to guess.
+template <class F>
+auto named_out_of_memory(const fs::path& path, F&& read) {
+    try {
+        return read();
+    } catch (const std::bad_alloc&) {
+        std::error_code ec;
+        const auto size = fs::file_size(path, ec);
+        throw IoError(path.string() + ": out of memory while reading it" +
+                      (ec ? std::string() : " (" + std::to_string(size) + " bytes)") +
+                      ": its values do not fit in the memory this process may use");
+    }
+}
+
+}  // namespace
+
+CsvTable read_csv_table(const fs::path& path, const CsvOptions& options) {
+    return named_out_of_memory(path, [&] {
+        Parsed p = parse_file(path, options, nullptr);
+        const Shape shape{p.rows, p.columns.size()};
+        return CsvTable{std::move(p.columns), to_tensor(std::move(p.values), shape, options.dtype),
+                        std::move(p.line_of_row)};
+    });
+}
+
+CsvDataset read_csv(const fs::path& path, const std::string& target, const CsvOptions& options) {
+    return named_out_of_memory(path, [&] { return split_target(path, target, options); });
 }
 
 }  // namespace tapegrad::data

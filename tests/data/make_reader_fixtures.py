@@ -51,6 +51,16 @@ def csv_fixtures():
     write(CSV, "unterminated_quote.csv", b'a,b\n1,"2\n')  # line 2, column 3
     write(CSV, "after_quote.csv", b'a,b\n1,"2"x\n')  # line 2, column 6
     write(CSV, "out_of_range.csv", b"a\n1e999\n")  # line 2, column 1
+    # float32's largest values read, 1e39 does not (line 5, column 3); float64 reads it.
+    write(CSV, "float32_overflow.csv",
+          b"a,b,target\n1,3.4028234e38,0\n3,-3.4e38,1\n\n5,1e39,0\n")
+    # Read as numbers, refused for training at their file line: nan at line 5 (column "b"),
+    # then an inf; a -inf target, the only one.
+    write(CSV, "nan_cell.csv", b"a,b,target\n1,2,0\n3,4,1\n\n5,nan,0\n6,inf,1\n")
+    write(CSV, "inf_target.csv", b"a,target\n1,0\n2,-inf\n")
+    # Control bytes and a byte that is not UTF-8 in a cell: line 3, column 1, escaped in
+    # the message.
+    write(CSV, "binary_cell.csv", b"a,target\n1,0\n\x01\x1b[31mred\xff,1\n")
 
 
 def idx(type_code, dims, payload):

@@ -1,6 +1,7 @@
 #pragma once
 // Reading data sets from files. Every failure is an IoError naming the file and, for text,
 // the line, column and offending text; nothing half-loaded is ever returned.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -13,6 +14,9 @@ namespace tapegrad::data {
 struct CsvOptions {
     char delimiter = ',';
     Dtype dtype = f32;
+    // The most bytes a file may have (default 2 GiB): a larger file, or a pipe that gives more,
+    // is an IoError saying the size and the limit, rather than a read that fills the memory.
+    std::uint64_t max_bytes = std::uint64_t{2} << 30;
 };
 
 // A numeric CSV file with a header row: every column read, in order. Accepted: spaces or tabs
@@ -20,12 +24,18 @@ struct CsvOptions {
 // them plus a leading '+' (so "nan" and "inf" too), LF or CRLF line ends, a last line without
 // one, blank lines anywhere (skipped), a UTF-8 byte order mark. IoError "FILE:LINE:COLUMN: ..."
 // (COLUMN counts bytes from 1) for an empty cell, a cell that is not a number (quoted in the
-// message), a row with more or fewer cells than the header (both counts given), an
-// unterminated quote; IoError "FILE: ..." for a missing, unreadable or empty file. A header
-// without rows gives values [0, columns]. ValueError for a quote or line end as delimiter.
+// message), a number beyond the range of the dtype (float32: 3.4e38), a row with more or fewer
+// cells than the header (both counts given), an unterminated quote. Cells and column names
+// are quoted in messages with at most 40 characters (then "…" and the cell's byte count) and
+// control bytes or bytes that are not UTF-8 escaped as \xNN. IoError "FILE: ..." for a missing,
+// unreadable or empty file, a device (/dev/zero never ends), a file or pipe longer than
+// options.max_bytes, a read that ends before the file does or runs out of memory: the whole
+// file or an error, never a part. A header without rows gives values [0, columns]. ValueError
+// for a quote or line end as delimiter.
 struct CsvTable {
     std::vector<std::string> columns;
-    Tensor values;  // [rows, columns]
+    Tensor values;                         // [rows, columns]
+    std::vector<std::size_t> line_of_row;  // the file line (from 1) each row was read from
 };
 CsvTable read_csv_table(const std::filesystem::path& path, const CsvOptions& options = {});
 
@@ -35,9 +45,17 @@ struct CsvDataset {
     Dataset data;
     std::vector<std::string> feature_names;
     std::string target_name;
+    std::filesystem::path path;            // the file, for messages about its rows
+    std::vector<std::size_t> line_of_row;  // the file line (from 1) each row was read from
 };
 CsvDataset read_csv(const std::filesystem::path& path, const std::string& target,
                     const CsvOptions& options = {});
+
+// ValueError "FILE:LINE: column \"NAME\" holds nan ..." for the first nan or infinity of d (the
+// file's "nan" and "inf" cells), rows in file order, a row's features before its target; the
+// message counts them all. Training on such a value makes the loss nan many steps later, where
+// the row has been shuffled and scaled: this names it where the user can fix it.
+void require_finite(const CsvDataset& d);
 
 // The IDX format of MNIST and Fashion-MNIST, gzip-compressed (by its magic bytes 1f 8b) or
 // not; values as they are stored (pixels 0-255), shape from the file ([N, 28, 28] for images).
