@@ -220,6 +220,8 @@ TEST_CASE("train --find-lr says a suggestion inside the sweep, the printed rate 
             }
         }
     }
+}
+
 namespace {
 
 // A model trained on iris, its class (target) or, with task "regress", its petal_width; saved
@@ -256,7 +258,7 @@ double mean_of_column(const std::string& csv) {
 TEST_CASE("a saved model describes itself and still loads with nn::load, strict") {
     const std::string path = saved_iris_model("regress");
     auto weights_only = cli::build_model(cli::parse_model_spec("linear", "relu"), 4, 1);
-    CHECK_NOTHROW(tg::nn::load(*weights_only, path, /*strict=*/true));
+    CHECK_NOTHROW(tg::nn::load(*weights_only, path, {.strict = true}));
 
     const auto entries = tg::formats::load_npz(path);
     const std::string json = tg::formats::text_of(entries.at("_tapegrad.model"));

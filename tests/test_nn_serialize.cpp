@@ -211,6 +211,8 @@ TEST_CASE("nn::load recognises a checkpoint file and points to load_checkpoint")
     CHECK_THAT(msg, Catch::Contains(path.string() + ": this is a checkpoint"));
     CHECK_THAT(msg, Catch::Contains("optim::load_checkpoint(path, model, optimizer)"));
     CHECK_THAT(msg, !Catch::Contains("unexpected"));
+}
+
 TEST_CASE("load leaves out entries with the reserved prefix, strict or not") {
     auto a = make_model(1);
     auto b = make_model(100);
@@ -218,7 +220,7 @@ TEST_CASE("load leaves out entries with the reserved prefix, strict or not") {
     tg::StateDict state = a.state_dict();
     state[std::string(nn::kReservedPrefix) + "scaler.mean"] = tg::zeros({3}, tg::f64);
     formats::save_npz(path, state, {{std::string(nn::kReservedPrefix) + "model", "{}"}});
-    nn::load(b, path, /*strict=*/true);
+    nn::load(b, path, {.strict = true});
     CHECK(testing::same(a.state_dict(), b.state_dict()));
 
     // Any other name still is an unexpected key.
