@@ -4,16 +4,8 @@
 # ESCAPED: the output holds no raw control byte (a file's bytes are escaped in messages).
 # ctest's PASS_REGULAR_EXPRESSION ignores the exit status and WILL_FAIL the message: a command
 # line test needs both.
-set(command "")
-set(seen_separator FALSE)
-math(EXPR last "${CMAKE_ARGC} - 1")
-foreach(i RANGE 0 ${last})
-  if(seen_separator)
-    list(APPEND command "${CMAKE_ARGV${i}}")
-  elseif(CMAKE_ARGV${i} STREQUAL "--")
-    set(seen_separator TRUE)
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/command_after_separator.cmake)
+command_after_separator(command)
 if(NOT command OR NOT DEFINED STATUS OR NOT DEFINED MATCHES)
   message(FATAL_ERROR "usage: cmake -DSTATUS=N -DMATCHES=regex -P check_command.cmake -- CMD ...")
 endif()

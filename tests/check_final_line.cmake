@@ -4,16 +4,8 @@
 #   cmake -DEXPECTED="train_loss=0.0143 val_loss=0.7443" -P check_final_line.cmake -- CMD ARGS...
 # A number printed without a decimal point, or with another count of decimals than expected,
 # must match exactly.
-set(command "")
-set(seen_separator FALSE)
-math(EXPR last "${CMAKE_ARGC} - 1")
-foreach(i RANGE 0 ${last})
-  if(seen_separator)
-    list(APPEND command "${CMAKE_ARGV${i}}")
-  elseif(CMAKE_ARGV${i} STREQUAL "--")
-    set(seen_separator TRUE)
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/command_after_separator.cmake)
+command_after_separator(command)
 if(NOT command OR NOT EXPECTED)
   message(FATAL_ERROR "usage: cmake -DEXPECTED=\"k=v ...\" -P check_final_line.cmake -- CMD ...")
 endif()

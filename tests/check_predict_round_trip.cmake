@@ -3,16 +3,8 @@
 # ("569 rows: loss=... accuracy=...") equal to every printed digit.
 #   cmake -DTAPEGRAD=bin/tapegrad -DWORK_DIR=dir -DDATA=file.csv -P check_predict_round_trip.cmake
 #         -- TRAIN FLAGS (besides --data, --save and --predictions)
-set(train_flags "")
-set(seen_separator FALSE)
-math(EXPR last "${CMAKE_ARGC} - 1")
-foreach(i RANGE 0 ${last})
-  if(seen_separator)
-    list(APPEND train_flags "${CMAKE_ARGV${i}}")
-  elseif(CMAKE_ARGV${i} STREQUAL "--")
-    set(seen_separator TRUE)
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/command_after_separator.cmake)
+command_after_separator(train_flags)
 if(NOT TAPEGRAD OR NOT WORK_DIR OR NOT DATA)
   message(FATAL_ERROR "usage: cmake -DTAPEGRAD=... -DWORK_DIR=... -DDATA=... -P "
                       "check_predict_round_trip.cmake -- TRAIN FLAGS")

@@ -8,9 +8,10 @@ sample_f32 and sample_f64 in test_npy.cpp). Exits non-zero, naming every differe
 numpy.load sees another dtype, shape or value, or when the bytes differ from np.save's.
 """
 import io
-import sys
 
 import numpy as np
+
+from numpy_check_report import report, run
 
 
 def expected():
@@ -35,15 +36,9 @@ def main(prefix):
         with open(path, "rb") as f:
             if f.read() != buf.getvalue() and hasattr(np.lib.format, "GROWTH_AXIS_MAX_DIGITS"):
                 errors.append("%s: bytes differ from np.save's" % path)
-    for e in errors:
-        print("npy_numpy_check: " + e, file=sys.stderr)
-    if not errors:
-        print("npy_numpy_check: %s_*.npy read back as written (numpy %s)" % (prefix, np.__version__))
-    return 1 if errors else 0
+    return report("npy_numpy_check", errors,
+                  "%s_*.npy read back as written (numpy %s)" % (prefix, np.__version__))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    sys.exit(main(sys.argv[1]))
+    run(main, __doc__)

@@ -10,10 +10,11 @@ shapes or values, when an entry is not stored with a correct CRC, or when an ent
 differ from what NumPy's own np.save writes for the same array.
 """
 import io
-import sys
 import zipfile
 
 import numpy as np
+
+from numpy_check_report import report, run
 
 
 def expected():
@@ -73,15 +74,9 @@ def main(path):
                 print("npz_numpy_check: numpy %s pads headers differently; bytes not compared"
                       % np.__version__)
 
-    for e in errors:
-        print("npz_numpy_check: " + e, file=sys.stderr)
-    if not errors:
-        print("npz_numpy_check: %s reads back as written (numpy %s)" % (path, np.__version__))
-    return 1 if errors else 0
+    return report("npz_numpy_check", errors,
+                  "%s reads back as written (numpy %s)" % (path, np.__version__))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    sys.exit(main(sys.argv[1]))
+    run(main, __doc__)

@@ -1,0 +1,15 @@
+# For the check_*.cmake scripts run as `cmake -D... -P script.cmake -- CMD ARGS...`: the words
+# after "--", as a list in OUT.
+function(command_after_separator out)
+  set(words "")
+  set(seen_separator FALSE)
+  math(EXPR last "${CMAKE_ARGC} - 1")
+  foreach(i RANGE 0 ${last})
+    if(seen_separator)
+      list(APPEND words "${CMAKE_ARGV${i}}")
+    elseif(CMAKE_ARGV${i} STREQUAL "--")
+      set(seen_separator TRUE)
+    endif()
+  endforeach()
+  set(${out} "${words}" PARENT_SCOPE)
+endfunction()
