@@ -3,6 +3,7 @@
 // g is the gradient arriving at the result; accumulate() sums broadcast axes away.
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
+#include <xtensor/xvectorize.hpp>
 
 #include "tapegrad/autodiff/creation.hpp"
 #include "tapegrad/autodiff/op.hpp"
@@ -172,6 +173,15 @@ struct RDivScalar {
     static void backward_graph(GraphContext& c) { c.accumulate(0, -c.grad() * c.out() / c.in(0)); }
 };
 
+// a^b elementwise by std::pow: xsimd 8.1's SSE2 pow of two batches gives 0 for 0^-1 and
+// 0^-0.5 (its AVX-512 one gives inf, as IEEE and std::pow do), so a build without
+// -march=native would answer otherwise.
+template <class T, class A, class B>
+auto ieee_pow(A&& a, B&& b) {
+    return xt::vectorize([](T x, T y) -> T { return std::pow(x, y); })(std::forward<A>(a),
+                                                                       std::forward<B>(b));
+}
+
 struct Pow {
     static constexpr OpInfo info{
         .name = "pow",
@@ -181,7 +191,7 @@ struct Pow {
         .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::pow(checked_pair(info.name, in), *in[1]);
+        return ieee_pow<T>(checked_pair(info.name, in), *in[1]);
     }
     // Where b = 0, out = 1 whatever a is: the slope in a is 0 (b·a^(b-1) would be 0·inf = NaN at
     // a = 0). Where a = 0 and b ≥ 0 the limit of out·ln a is 0, not NaN. Both as in PyTorch.
@@ -189,7 +199,8 @@ struct Pow {
     static void backward(BackwardContext<T>& c) {
         const auto& a = c.in(0);
         const auto& b = c.in(1);
-        c.accumulate(0, xt::where(xt::equal(b, T(0)), T(0), c.grad() * b * xt::pow(a, b - T(1))));
+        c.accumulate(0,
+                     xt::where(xt::equal(b, T(0)), T(0), c.grad() * b * ieee_pow<T>(a, b - T(1))));
         c.accumulate(
             1, xt::where(xt::equal(a, T(0)) && b >= T(0), T(0), c.grad() * c.out() * xt::log(a)));
     }
