@@ -35,6 +35,8 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(std::span<const unsigned char> bytes) {
+    // An empty tensor's bytes may be a null span, which fwrite must not be given.
+    if (bytes.empty()) return;
     if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size())
         fail("cannot write the temporary file " + tmp_.string(), errno);
 }
