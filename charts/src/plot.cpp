@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "tapegrad/autodiff/error.hpp"
+#include "tapegrad/autodiff/utf8.hpp"
 #include "tapegrad/formats/atomic_file.hpp"
 
 namespace tapegrad::charts {
@@ -71,22 +72,8 @@ std::string xml(std::string_view s) {
             ++i;
             continue;
         }
-        // A well-formed sequence (RFC 3629: no overlong forms, no surrogates, <= U+10FFFF).
-        std::size_t len = 0;
-        unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        }
-        bool ok = len > 0 && i + len <= s.size() && byte(i + 1) >= lo && byte(i + 1) <= hi;
-        for (std::size_t k = 2; ok && k < len; ++k) ok = byte(i + k) >= 0x80 && byte(i + k) <= 0xBF;
+        const std::size_t len = utf8_length(s, i);  // 0: not a well-formed character
+        bool ok = len > 0;
         // U+FFFE and U+FFFF are not XML characters either.
         if (ok && len == 3 && c == 0xEF && byte(i + 1) == 0xBF && byte(i + 2) >= 0xBE) ok = false;
         if (ok) {

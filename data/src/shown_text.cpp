@@ -3,41 +3,11 @@
 
 #include <cstdio>
 
+#include "tapegrad/autodiff/utf8.hpp"
+
 namespace tapegrad::data {
 
 namespace {
-
-bool continuation(std::string_view s, std::size_t i) {
-    return i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
-}
-
-// The length of the well-formed UTF-8 character at s[i] (1 for ASCII), 0 when the bytes there
-// are not one (a stray continuation byte, an overlong form, a surrogate, a cut-off sequence).
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) return 1;
-    std::size_t n = 0;
-    unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) low = 0xA0;   // overlong
-        if (c == 0xED) high = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) low = 0x90;   // overlong
-        if (c == 0xF4) high = 0x8F;  // beyond U+10FFFF
-    } else {
-        return 0;
-    }
-    if (i + 1 >= s.size()) return 0;
-    const auto second = static_cast<unsigned char>(s[i + 1]);
-    if (second < low || second > high) return 0;
-    for (std::size_t k = 2; k < n; ++k)
-        if (!continuation(s, i + k)) return 0;
-    return n;
-}
 
 void append_escaped(std::string& out, unsigned char c) {
     char buf[8];
