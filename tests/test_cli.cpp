@@ -4,8 +4,8 @@
 #include <fstream>
 #include <sstream>
 #include <tapegrad/formats/npz.hpp>
-#include <tuple>
 #include <tapegrad/nn/serialize.hpp>
+#include <tuple>
 
 #include "check.hpp"
 #include "files.hpp"
