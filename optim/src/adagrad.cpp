@@ -16,11 +16,10 @@ struct AdagradRule {
         {"maximize", &Options::maximize}};
 
     static void validate(const Options& o) {
-        require_option(o.lr_decay >= 0, name, "lr_decay", o.lr_decay, "must be >= 0");
-        require_option(o.weight_decay >= 0, name, "weight_decay", o.weight_decay, "must be >= 0");
-        require_option(o.initial_accumulator_value >= 0, name, "initial_accumulator_value",
-                       o.initial_accumulator_value, "must be >= 0");
-        require_option(o.eps >= 0, name, "eps", o.eps, "must be >= 0");
+        require_non_negative(name, {{"lr_decay", o.lr_decay},
+                                    {"weight_decay", o.weight_decay},
+                                    {"initial_accumulator_value", o.initial_accumulator_value},
+                                    {"eps", o.eps}});
     }
 
     // The maths of adagrad.hpp, line for line.

@@ -17,6 +17,12 @@ void require_option(bool ok, std::string_view rule, const char* option, double v
     if (!ok) invalid_option(rule, option + (" " + short_text(value)) + " (" + requirement + ")");
 }
 
+void require_non_negative(std::string_view rule,
+                          std::initializer_list<std::pair<const char*, double>> options) {
+    for (const auto& [option, value] : options)
+        require_option(value >= 0, rule, option, value, "must be >= 0");
+}
+
 namespace detail {
 
 void check_lr(double lr, std::string_view rule) {

@@ -16,10 +16,10 @@ struct RMSpropRule {
                                                       {"maximize", &Options::maximize}};
 
     static void validate(const Options& o) {
-        require_option(o.eps >= 0, name, "eps", o.eps, "must be >= 0");
-        require_option(o.momentum >= 0, name, "momentum", o.momentum, "must be >= 0");
-        require_option(o.weight_decay >= 0, name, "weight_decay", o.weight_decay, "must be >= 0");
-        require_option(o.alpha >= 0, name, "alpha", o.alpha, "must be >= 0");
+        require_non_negative(name, {{"eps", o.eps},
+                                    {"momentum", o.momentum},
+                                    {"weight_decay", o.weight_decay},
+                                    {"alpha", o.alpha}});
     }
 
     // The maths of rmsprop.hpp, line for line.

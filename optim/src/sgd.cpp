@@ -15,8 +15,7 @@ struct SGDRule {
                                                       {"maximize", &Options::maximize}};
 
     static void validate(const Options& o) {
-        require_option(o.momentum >= 0, name, "momentum", o.momentum, "must be >= 0");
-        require_option(o.weight_decay >= 0, name, "weight_decay", o.weight_decay, "must be >= 0");
+        require_non_negative(name, {{"momentum", o.momentum}, {"weight_decay", o.weight_decay}});
         if (o.nesterov && (o.momentum <= 0 || o.dampening != 0)) {
             invalid_option(name,
                            "nesterov: Nesterov momentum requires momentum > 0 and "

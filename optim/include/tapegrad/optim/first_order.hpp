@@ -19,6 +19,7 @@
 // state saved by another optimizer is refused naming the first key it lacks); without them the
 // options stay the constructor's. The state a rule makes through ParamState is saved whole.
 #include <cstddef>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <string>
@@ -71,6 +72,9 @@ class OptionField {
 // -1 (must be >= 0)". NaN fails every comparison: write ok as the condition that must hold.
 void require_option(bool ok, std::string_view rule, const char* option, double value,
                     const char* requirement);
+// require_option(value >= 0, ..., "must be >= 0") for each {option, value}, in order.
+void require_non_negative(std::string_view rule,
+                          std::initializer_list<std::pair<const char*, double>> options);
 
 namespace detail {
 // "<rule>: invalid lr <lr> (must be finite and >= 0)" unless it is.
