@@ -1,17 +1,11 @@
 #include "bench_command.hpp"
 
 #include <cblas.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <cstdio>
 #include <functional>
 #include <iostream>
-#include <numbers>
 #include <string>
 #include <vector>
 
@@ -22,6 +16,7 @@
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 
+#include "../../bench/bench_common.hpp"  // shared with LibTorch's side, bench/libtorch_bench.cpp
 #include "command.hpp"
 #include "exit_status.hpp"
 #include "model_spec.hpp"
@@ -34,86 +29,17 @@ namespace tapegrad::cli {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::JsonLine;
+using bench::median;
+using bench::median_seconds;
+using bench::Seconds;
+using bench::Stopwatch;
 
-// Wall-clock time, and the CPU time of the whole process (all its threads) beside it: on a
-// machine shared with other jobs the CPU time still says what the work cost.
-struct Stopwatch {
-    Clock::time_point wall0 = Clock::now();
-    double cpu0 = cpu_now();
-    static double cpu_now() {
-        timespec ts{};
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-    }
-    double wall() const { return std::chrono::duration<double>(Clock::now() - wall0).count(); }
-    double cpu() const { return cpu_now() - cpu0; }
-};
-
-struct Seconds {
-    double wall = 0, cpu = 0;
-};
-
-double median(std::vector<double> v) {
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    return v[v.size() / 2];
+// The run's context on every line, as compare checks it.
+std::string finish(JsonLine& line, Dtype dtype) {
+    return line.finish(num_threads(), openblas_get_num_threads(), openblas_get_corename(),
+                       dtype == f32 ? "f32" : "f64");
 }
-
-// The medians of `reps` timings of f (the median shrugs off a noisy neighbour).
-template <class F>
-Seconds median_seconds(int reps, F&& f) {
-    std::vector<double> wall, cpu;
-    for (int r = 0; r < reps; ++r) {
-        const Stopwatch sw;
-        f();
-        wall.push_back(sw.wall());
-        cpu.push_back(sw.cpu());
-    }
-    return {median(wall), median(cpu)};
-}
-
-double peak_rss_mb() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_maxrss) / 1024.0;  // kB on Linux
-}
-
-// One JSON object on one line; keys in the order added, then the run's context.
-class JsonLine {
-  public:
-    explicit JsonLine(const char* bench) { text_ = std::string("{\"bench\": \"") + bench + "\""; }
-    JsonLine& num(const char* key, double v, int digits = 6) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-        text_ += std::string(", \"") + key + "\": " + (std::isfinite(v) ? buf : "null");
-        return *this;
-    }
-    JsonLine& list(const char* key, const std::vector<double>& v) {
-        text_ += std::string(", \"") + key + "\": [";
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            char buf[64];
-            std::snprintf(buf, sizeof buf, "%s%.6g", i ? ", " : "", v[i]);
-            text_ += buf;
-        }
-        text_ += "]";
-        return *this;
-    }
-    JsonLine& str(const char* key, const std::string& v) {
-        text_ += std::string(", \"") + key + "\": \"" + v + "\"";
-        return *this;
-    }
-    // What compare checks before it puts two figures side by side.
-    std::string finish(Dtype dtype) {
-        num("threads", num_threads());
-        num("blas_threads", openblas_get_num_threads());
-        str("blas_core", openblas_get_corename());
-        str("dtype", dtype == f32 ? "f32" : "f64");
-        return text_ + "}\n";
-    }
-
-  private:
-    std::string text_;
-};
 
 // One plain training step: record the loss, differentiate it, update.
 template <class Loss>
@@ -150,11 +76,11 @@ void tiny(const BenchArgs& args, Dtype dtype, std::ostream& out) {
     const Seconds elapsed{sw.wall(), sw.cpu()};
     NoGrad no_grad;
     const double final_loss = nn::bce_with_logits(model(x), y).item();
-    out << JsonLine("tiny")
-               .num("us_per_step", elapsed.wall / kSteps * 1e6, 5)
-               .num("us_per_step_cpu", elapsed.cpu / kSteps * 1e6, 5)
-               .num("final_loss", final_loss, 9)
-               .finish(dtype);
+    out << finish(JsonLine("tiny")
+                      .num("us_per_step", elapsed.wall / kSteps * 1e6, 5)
+                      .num("us_per_step_cpu", elapsed.cpu / kSteps * 1e6, 5)
+                      .num("final_loss", final_loss, 9),
+                  dtype);
 }
 
 // ---- fmnist ---------------------------------------------------------------------------------
@@ -198,69 +124,32 @@ void fmnist(const BenchArgs&, Dtype dtype, std::ostream& out) {
     }
     NoGrad no_grad;
     const double acc = accuracy(model(test.x), test.y);
-    out << JsonLine("fmnist")
-               .num("s_per_epoch_median", median(times), 5)
-               .num("s_per_epoch_median_cpu", median(cpu_times), 5)
-               .list("s_per_epoch", times)
-               .num("test_acc", acc, 5)
-               .num("peak_rss_mb", peak_rss_mb(), 5)
-               .finish(dtype);
+    out << finish(JsonLine("fmnist")
+                      .num("s_per_epoch_median", median(times), 5)
+                      .num("s_per_epoch_median_cpu", median(cpu_times), 5)
+                      .list("s_per_epoch", times)
+                      .num("test_acc", acc, 5)
+                      .num("peak_rss_mb", bench::peak_rss_mb(), 5),
+                  dtype);
 }
 
 // ---- logreg ---------------------------------------------------------------------------------
 
-// The data both sides draw (bench/torch_bench.py has the NumPy twin): draw k of stream s is
-// splitmix64's mix(s + (k + 1)·golden), so any row can be drawn without the ones before it.
-std::uint64_t draw(std::uint64_t stream, std::uint64_t k) {
-    std::uint64_t z = stream + (k + 1) * 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-// (0, 1), never 0 or 1.
-double open_uniform(std::uint64_t z) {
-    return (static_cast<double>(z >> 11) + 0.5) * 0x1p-53;
-}
-// Box–Muller on draws (2p, 2p + 1): normals 2p and 2p + 1 of the stream.
-void normal_pair(std::uint64_t stream, std::uint64_t p, double& n0, double& n1) {
-    const double u1 = open_uniform(draw(stream, 2 * p)), u2 = open_uniform(draw(stream, 2 * p + 1));
-    const double r = std::sqrt(-2.0 * std::log(u1));
-    n0 = r * std::cos(2.0 * std::numbers::pi * u2);
-    n1 = r * std::sin(2.0 * std::numbers::pi * u2);
-}
-
-constexpr std::size_t kLogregRows = 2'000'000, kLogregFeatures = 20;
-
-// x: standard normals of stream 1, row-major. The rule w·x + b: normals 0..20 of stream 2.
-// y = [w·x + b + log(u/(1-u)) > 0] with u from stream 3: logistic noise, so that
-// P(y = 1 | x) = sigmoid(w·x + b) exactly.
+// The data every side draws (bench/bench_common.hpp).
 template <class T>
 data::Dataset logreg_data(std::size_t rows, std::size_t features) {
-    std::vector<double> rule(features + 2);
-    for (std::size_t p = 0; p < rule.size() / 2; ++p)
-        normal_pair(2, p, rule[2 * p], rule[2 * p + 1]);
     auto x = xt::xarray<T>::from_shape({rows, features});
     auto y = xt::xarray<T>::from_shape({rows, 1});
-    std::vector<double> v(features);
-    for (std::size_t i = 0; i < rows; ++i) {
-        for (std::size_t j = 0; j < features; j += 2)
-            normal_pair(1, (i * features + j) / 2, v[j], v[j + 1]);
-        double z = rule[features];
-        for (std::size_t j = 0; j < features; ++j) {
-            z = z + rule[j] * v[j];
-            x.data()[i * features + j] = static_cast<T>(static_cast<float>(v[j]));
-        }
-        const double u = open_uniform(draw(3, i));
-        y.data()[i] = z + std::log(u / (1.0 - u)) > 0 ? T(1) : T(0);
-    }
+    bench::logreg_fill<T>(rows, features, x.data(), y.data());
     return {Tensor(std::move(x)), Tensor(std::move(y))};
 }
 
 void logreg(const BenchArgs&, Dtype dtype, std::ostream& out) {
-    const data::Dataset data = dtype == f32 ? logreg_data<float>(kLogregRows, kLogregFeatures)
-                                            : logreg_data<double>(kLogregRows, kLogregFeatures);
+    const data::Dataset data =
+        dtype == f32 ? logreg_data<float>(bench::kLogregRows, bench::kLogregFeatures)
+                     : logreg_data<double>(bench::kLogregRows, bench::kLogregFeatures);
     Generator gen(0);
-    nn::Linear model = default_linear(kLogregFeatures, 1, dtype, gen);
+    nn::Linear model = default_linear(bench::kLogregFeatures, 1, dtype, gen);
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     data::DataLoader loader(data, {.batch_size = 256, .shuffle = true, .seed = 0});
     const Stopwatch sw;
@@ -287,19 +176,16 @@ void logreg(const BenchArgs&, Dtype dtype, std::ostream& out) {
     const Seconds t_grad = median_seconds(5, full_grad);
     const auto xs = data.x.to_array<double>();
     const auto ys = data.y.to_array<double>();
-    double sx = 0, sy = 0;
-    for (const double e : xs) sx += e;
-    for (const double e : ys) sy += e;
-    out << JsonLine("logreg")
-               .num("s_per_epoch", epoch.wall, 5)
-               .num("s_per_epoch_cpu", epoch.cpu, 5)
-               .num("full_loss", full_loss, 9)
-               .num("acc", acc, 6)
-               .num("s_full_batch_grad", t_grad.wall, 5)
-               .num("s_full_batch_grad_cpu", t_grad.cpu, 5)
-               .num("data_mean_x", sx / static_cast<double>(xs.size()), 9)
-               .num("data_pos_frac", sy / static_cast<double>(ys.size()), 9)
-               .finish(dtype);
+    out << finish(JsonLine("logreg")
+                      .num("s_per_epoch", epoch.wall, 5)
+                      .num("s_per_epoch_cpu", epoch.cpu, 5)
+                      .num("full_loss", full_loss, 9)
+                      .num("acc", acc, 6)
+                      .num("s_full_batch_grad", t_grad.wall, 5)
+                      .num("s_full_batch_grad_cpu", t_grad.cpu, 5)
+                      .num("data_mean_x", bench::mean_of(xs.data(), xs.size()), 9)
+                      .num("data_pos_frac", bench::mean_of(ys.data(), ys.size()), 9),
+                  dtype);
 }
 
 // ---- matmul ---------------------------------------------------------------------------------
@@ -357,14 +243,14 @@ void matmul(const BenchArgs&, Dtype dtype, std::ostream& out) {
     }
     const double gflop = 3.0 * 2.0 * static_cast<double>(n * n * n) * 1e-9;
     const double gflops = gflop / median(tape_wall), direct_gflops = gflop / median(direct_wall);
-    out << JsonLine("matmul")
-               .num("n", static_cast<double>(n))
-               .num("gflops", gflops, 4)
-               .num("gflops_cpu", gflop / median(tape_cpu), 4)
-               .num("direct_gflops", direct_gflops, 4)
-               .num("direct_gflops_cpu", gflop / median(direct_cpu), 4)
-               .num("vs_direct", gflops / direct_gflops, 3)
-               .finish(dtype);
+    out << finish(JsonLine("matmul")
+                      .num("n", static_cast<double>(n))
+                      .num("gflops", gflops, 4)
+                      .num("gflops_cpu", gflop / median(tape_cpu), 4)
+                      .num("direct_gflops", direct_gflops, 4)
+                      .num("direct_gflops_cpu", gflop / median(direct_cpu), 4)
+                      .num("vs_direct", gflops / direct_gflops, 3),
+                  dtype);
 }
 
 // ---- overhead -------------------------------------------------------------------------------
@@ -386,12 +272,12 @@ void overhead(const BenchArgs&, Dtype dtype, std::ostream& out) {
         for (int i = 0; i < 100; ++i) y = y + b;
         tape.backward(y);
     });
-    out << JsonLine("overhead")
-               .num("ns_add_fwd", fwd.wall / kOps * 1e9, 4)
-               .num("ns_add_fwd_cpu", fwd.cpu / kOps * 1e9, 4)
-               .num("ns_per_op_fwd_plus_bwd", chain.wall / 100 * 1e9, 4)
-               .num("ns_per_op_fwd_plus_bwd_cpu", chain.cpu / 100 * 1e9, 4)
-               .finish(dtype);
+    out << finish(JsonLine("overhead")
+                      .num("ns_add_fwd", fwd.wall / kOps * 1e9, 4)
+                      .num("ns_add_fwd_cpu", fwd.cpu / kOps * 1e9, 4)
+                      .num("ns_per_op_fwd_plus_bwd", chain.wall / 100 * 1e9, 4)
+                      .num("ns_per_op_fwd_plus_bwd_cpu", chain.cpu / 100 * 1e9, 4),
+                  dtype);
 }
 
 using Workload = void (*)(const BenchArgs&, Dtype, std::ostream&);
