@@ -101,6 +101,31 @@ class JsonLine {
     std::string text_;
 };
 
+// The matmul workload's line: the recorded step (C = A·B of n×n and its backward) and its three
+// bare products, each warmed up once (BLAS buffers, page faults) and then alternated nine times
+// so that a noisy neighbour hits both alike; GFLOP/s of both and the share of the bare rate.
+template <class Step, class Direct>
+JsonLine matmul_line(std::size_t n, Step&& step, Direct&& direct) {
+    step();
+    direct();
+    std::vector<double> tape_wall, tape_cpu, direct_wall, direct_cpu;
+    for (int r = 0; r < 9; ++r) {
+        const Seconds t = median_seconds(1, step), d = median_seconds(1, direct);
+        tape_wall.push_back(t.wall), tape_cpu.push_back(t.cpu);
+        direct_wall.push_back(d.wall), direct_cpu.push_back(d.cpu);
+    }
+    const double gflop = 3.0 * 2.0 * static_cast<double>(n * n * n) * 1e-9;
+    const double gflops = gflop / median(tape_wall), direct_gflops = gflop / median(direct_wall);
+    JsonLine line("matmul");
+    line.num("n", static_cast<double>(n))
+        .num("gflops", gflops, 4)
+        .num("gflops_cpu", gflop / median(tape_cpu), 4)
+        .num("direct_gflops", direct_gflops, 4)
+        .num("direct_gflops_cpu", gflop / median(direct_cpu), 4)
+        .num("vs_direct", gflops / direct_gflops, 3);
+    return line;
+}
+
 // ---- the logreg data (bench/torch_bench.py has the NumPy twin) ------------------------------
 
 // Draw k of stream s is splitmix64's mix(s + (k + 1)·golden), so that any row can be drawn
@@ -145,6 +170,23 @@ void logreg_fill(std::size_t rows, std::size_t features, T* x, T* y) {
         const double u = open_uniform(draw(3, i));
         y[i] = z + std::log(u / (1.0 - u)) > 0 ? T(1) : T(0);
     }
+}
+
+// The logreg workload's line: one epoch, the loss and accuracy on all rows after it, one
+// full-batch gradient, and the data's mean x and share of positive labels (compare checks that
+// every side drew the same rows).
+inline JsonLine logreg_line(Seconds epoch, double full_loss, double acc, Seconds full_grad,
+                            double mean_x, double pos_frac) {
+    JsonLine line("logreg");
+    line.num("s_per_epoch", epoch.wall, 5)
+        .num("s_per_epoch_cpu", epoch.cpu, 5)
+        .num("full_loss", full_loss, 9)
+        .num("acc", acc, 6)
+        .num("s_full_batch_grad", full_grad.wall, 5)
+        .num("s_full_batch_grad_cpu", full_grad.cpu, 5)
+        .num("data_mean_x", mean_x, 9)
+        .num("data_pos_frac", pos_frac, 9);
+    return line;
 }
 
 // The mean of n values, summed in order in double (compare checks that both sides drew the

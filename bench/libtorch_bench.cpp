@@ -224,16 +224,8 @@ void logreg(torch::Dtype dtype) {
     };
     full_grad();
     const Seconds t_grad = median_seconds(5, full_grad);
-    std::cout << finish(JsonLine("logreg")
-                            .num("s_per_epoch", epoch.wall, 5)
-                            .num("s_per_epoch_cpu", epoch.cpu, 5)
-                            .num("full_loss", full_loss, 9)
-                            .num("acc", acc, 6)
-                            .num("s_full_batch_grad", t_grad.wall, 5)
-                            .num("s_full_batch_grad_cpu", t_grad.cpu, 5)
-                            .num("data_mean_x", mean_x, 9)
-                            .num("data_pos_frac", pos_frac, 9),
-                        dtype);
+    JsonLine line = logreg_line(epoch, full_loss, acc, t_grad, mean_x, pos_frac);
+    std::cout << finish(line, dtype);
 }
 
 // ---- matmul ---------------------------------------------------------------------------------
@@ -257,25 +249,8 @@ void matmul(torch::Dtype dtype) {
         torch::mm(seed, bd.t());
         torch::mm(ad.t(), seed);
     };
-    step();  // warm-up: BLAS buffers, page faults
-    direct();
-    // Alternate the two so that a noisy neighbour hits both alike.
-    std::vector<double> tape_wall, tape_cpu, direct_wall, direct_cpu;
-    for (int r = 0; r < 9; ++r) {
-        const Seconds t = median_seconds(1, step), d = median_seconds(1, direct);
-        tape_wall.push_back(t.wall), tape_cpu.push_back(t.cpu);
-        direct_wall.push_back(d.wall), direct_cpu.push_back(d.cpu);
-    }
-    const double gflop = 6.0 * static_cast<double>(n * n * n) * 1e-9;
-    const double gflops = gflop / median(tape_wall), direct_gflops = gflop / median(direct_wall);
-    std::cout << finish(JsonLine("matmul")
-                            .num("n", static_cast<double>(n))
-                            .num("gflops", gflops, 4)
-                            .num("gflops_cpu", gflop / median(tape_cpu), 4)
-                            .num("direct_gflops", direct_gflops, 4)
-                            .num("direct_gflops_cpu", gflop / median(direct_cpu), 4)
-                            .num("vs_direct", gflops / direct_gflops, 3),
-                        dtype);
+    JsonLine line = matmul_line(n, step, direct);
+    std::cout << finish(line, dtype);
 }
 
 // ---- overhead -------------------------------------------------------------------------------

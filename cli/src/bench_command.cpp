@@ -30,6 +30,7 @@ namespace tapegrad::cli {
 namespace {
 
 using bench::JsonLine;
+using bench::matmul_line;
 using bench::median;
 using bench::median_seconds;
 using bench::Seconds;
@@ -235,16 +236,10 @@ void logreg(const BenchArgs&, Dtype dtype, std::ostream& out) {
     const Seconds t_grad = median_seconds(5, full_grad);
     const auto xs = data.x.to_array<double>();
     const auto ys = data.y.to_array<double>();
-    out << finish(JsonLine("logreg")
-                      .num("s_per_epoch", epoch.wall, 5)
-                      .num("s_per_epoch_cpu", epoch.cpu, 5)
-                      .num("full_loss", full_loss, 9)
-                      .num("acc", acc, 6)
-                      .num("s_full_batch_grad", t_grad.wall, 5)
-                      .num("s_full_batch_grad_cpu", t_grad.cpu, 5)
-                      .num("data_mean_x", bench::mean_of(xs.data(), xs.size()), 9)
-                      .num("data_pos_frac", bench::mean_of(ys.data(), ys.size()), 9),
-                  dtype);
+    JsonLine line =
+        bench::logreg_line(epoch, full_loss, acc, t_grad, bench::mean_of(xs.data(), xs.size()),
+                           bench::mean_of(ys.data(), ys.size()));
+    out << finish(line, dtype);
 }
 
 // ---- matmul ---------------------------------------------------------------------------------
@@ -284,25 +279,8 @@ void matmul(const BenchArgs&, Dtype dtype, std::ostream& out) {
         if (dtype == f32) return direct_step<float>(n, a, b, seed, cf, daf, dbf);
         direct_step<double>(n, a, b, seed, cd, dad, dbd);
     };
-    step();  // warm-up: BLAS buffers, page faults
-    direct();
-    // Alternate the two so that a noisy neighbour hits both alike.
-    std::vector<double> tape_wall, tape_cpu, direct_wall, direct_cpu;
-    for (int r = 0; r < 9; ++r) {
-        const Seconds t = median_seconds(1, step), d = median_seconds(1, direct);
-        tape_wall.push_back(t.wall), tape_cpu.push_back(t.cpu);
-        direct_wall.push_back(d.wall), direct_cpu.push_back(d.cpu);
-    }
-    const double gflop = 3.0 * 2.0 * static_cast<double>(n * n * n) * 1e-9;
-    const double gflops = gflop / median(tape_wall), direct_gflops = gflop / median(direct_wall);
-    out << finish(JsonLine("matmul")
-                      .num("n", static_cast<double>(n))
-                      .num("gflops", gflops, 4)
-                      .num("gflops_cpu", gflop / median(tape_cpu), 4)
-                      .num("direct_gflops", direct_gflops, 4)
-                      .num("direct_gflops_cpu", gflop / median(direct_cpu), 4)
-                      .num("vs_direct", gflops / direct_gflops, 3),
-                  dtype);
+    JsonLine line = matmul_line(n, step, direct);
+    out << finish(line, dtype);
 }
 
 // ---- overhead -------------------------------------------------------------------------------
