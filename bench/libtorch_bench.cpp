@@ -319,6 +319,7 @@ int main(int argc, char** argv) {
             return usage("unexpected argument '" + arg + "'");
         }
     }
+    if (workload.empty()) return usage("a workload is required");
     const bool known =
         workload == "all" || std::any_of(kWorkloads.begin(), kWorkloads.end(),
                                          [&](const auto& w) { return w.first == workload; });
