@@ -22,10 +22,10 @@ namespace tapegrad::cli {
 enum class GraphLayout { automatic, graphviz, simple };
 
 struct HtmlPageOptions {
-    std::string title;    // the heading; empty: "backward from <target>"
-    std::string formula;  // a few lines under the heading: what is computed, with its numbers
+    std::string title{};    // the heading; empty: "backward from <target>"
+    std::string formula{};  // a few lines under the heading: what is computed, with its numbers
     // Shown beside the final gradients of the leaves (gradcheck_params_table); none: not shown.
-    std::optional<GradcheckTable> gradcheck;
+    std::optional<GradcheckTable> gradcheck{};
     GraphLayout layout = GraphLayout::automatic;
 };
 
