@@ -117,12 +117,13 @@ def chromium():
     sys.exit("html_stepper_check: no chromium on PATH (scripts/install-deps.sh installs it)")
 
 
-def load(page, fragment, work):
-    """The page's DOM after loading page#fragment, and Chromium's console lines."""
+def load(page, fragment, work, budget=5000):
+    """The page's DOM after loading page#fragment and budget ms of the browser's virtual time
+    (timers run in it, so no wall clock counts)."""
     profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=work)
     try:
         r = subprocess.run([chromium()] + CHROMIUM_FLAGS +
-                           ["--user-data-dir=" + profile, "--virtual-time-budget=5000", "--dump-dom",
+                           ["--user-data-dir=" + profile, f"--virtual-time-budget={budget}", "--dump-dom",
                             "file://" + os.path.abspath(page) + "#" + fragment],
                            capture_output=True, text=True, timeout=HANG_TIMEOUT)
     finally:
@@ -316,9 +317,21 @@ def check_page(page, transcript_text, work, expect_layout=None, gradcheck=False)
         body = load(page, f"step={start}&keys={keys}", work)
         if body.attrs.get("data-step") != str(end):
             fail(f"{page}#step={start}, keys {keys}: at step {body.attrs.get('data-step')}, expected {end}")
+        elif body.attrs.get("data-hash") != f"#step={end}":
+            fail(f"{page}#step={start}, keys {keys}: the address ends in {body.attrs.get('data-hash')}")
         else:
             check_panel(body.find(lambda e: e.attrs.get("id") == "panel"), end, t,
                         f"{page}#step={start}&keys={keys}")
+
+    # Play (Space) steps once a second, in the browser's virtual time, and stops at the end.
+    body = load(page, "step=1&keys=%20", work, budget=1000 * (total + 5))
+    if body.attrs.get("data-step") != str(total) or body.attrs.get("data-playing") != "no":
+        fail(f"{page}: played from step 1 to step {body.attrs.get('data-step')} of {total}, "
+             f"playing: {body.attrs.get('data-playing')}")
+    body = load(page, "step=1&keys=%20", work, budget=2500)  # 1 s a step: steps 2 and 3 so far
+    if body.attrs.get("data-step") != "3" or body.attrs.get("data-playing") != "yes":
+        fail(f"{page}: 2.5 s into play at step {body.attrs.get('data-step')}, expected 3, "
+             f"playing: {body.attrs.get('data-playing')}")
 
     # A click on a parameter's box at the end shows its final gradient.
     name = sorted(t["grads"])[0]

@@ -206,29 +206,6 @@ json page_data(const Stepper& st, const HtmlPageOptions& options) {
     return data;
 }
 
-std::string html_escaped(const std::string& s) {
-    std::string r;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                r += "&amp;";
-                break;
-            case '<':
-                r += "&lt;";
-                break;
-            case '>':
-                r += "&gt;";
-                break;
-            case '"':
-                r += "&quot;";
-                break;
-            default:
-                r += c;
-        }
-    }
-    return r;
-}
-
 // Replaces the next {{KEY}} of the template from `from` on (so text put in earlier is never
 // searched) and returns where the text put in ends. A template without it is a build mistake.
 std::size_t fill(std::string& page, std::size_t from, const std::string& key,
@@ -253,8 +230,8 @@ std::pair<std::string, std::string> render(const Stepper& stepper, const HtmlPag
     for (auto at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3))
         text.replace(at, 2, "<\\/");
     std::string page(web::stepper_html);
-    std::size_t at = fill(page, 0, "TITLE", html_escaped(data["title"].get<std::string>()));
-    at = fill(page, at, "CSS", std::string(web::stepper_css));
+    // The title is the script's to set (from the data): no text of the tape is HTML here.
+    std::size_t at = fill(page, 0, "CSS", std::string(web::stepper_css));
     at = fill(page, at, "DATA", text);
     fill(page, at, "JS", std::string(web::stepper_js));
     return {page, data["layout"]["engine"].get<std::string>()};

@@ -4,7 +4,8 @@
 // Test hooks, all in the address: #step=N opens step N; &keys=ArrowRight,End presses those keys
 // once loaded; &click=NAME clicks that tensor's box; &dump=all writes every step's panel into
 // #test-dump. The page writes its state on <body>: data-step, data-phase, data-current,
-// data-layout, data-ready, and data-errors when a script error happened.
+// data-layout, data-hash (the address's), data-playing, data-ready, and data-errors when a
+// script error happened.
 (function () {
   'use strict';
   const errors = [];
@@ -334,6 +335,7 @@
     } catch (err) {
       // Some browsers refuse replaceState on file: pages; the address then keeps its old step.
     }
+    body.hash = location.hash;
   }
   function select(slot) {
     selected = slot;
@@ -367,6 +369,7 @@
       }, Number(document.getElementById('speed').value));
     }
     document.getElementById('play').textContent = timer ? '⏸ pause' : '▶ play';
+    document.body.dataset.playing = timer ? 'yes' : 'no';
   }
   function onKey(e) {
     const tag = e.target && e.target.tagName;
