@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <tapegrad/autodiff/creation.hpp>
 #include <tapegrad/autodiff/ops.hpp>
@@ -41,6 +42,24 @@ tg::Stepper small_mlp_stepper() {
     auto data_loss = tg::mean(tg::square(out - y)).name("data_loss");
     auto loss = (data_loss + tg::sum(tg::square(W1)) * 0.01).name("loss");
     tape.backward(loss);
+    return stepper;
+}
+
+// A 10-12-1 tanh network on two examples: tensors of 20 to 120 numbers, beyond the 8 × 8 of a
+// table (colour maps on the page, summaries in the transcript).
+tg::Stepper wide_mlp_stepper() {
+    tg::Generator gen(7);
+    auto x = tg::randn({2, 10}, tg::f64, gen).name("x");
+    auto y = tg::tensor({{1.0}, {-1.0}}, tg::f64).name("y");
+    auto W1 = tg::randn({12, 10}, tg::f64, gen).requires_grad_().name("W1");
+    auto b1 = tg::zeros({12}, tg::f64).requires_grad_().name("b1");
+    auto W2 = tg::randn({1, 12}, tg::f64, gen).requires_grad_().name("W2");
+    tg::Stepper stepper;
+    tg::Tape tape;
+    tape.set_observer(&stepper);
+    auto h = tg::tanh(tg::linear(x, W1, b1)).name("h");
+    auto out = tg::linear(h, W2).name("out");
+    tape.backward(tg::mean(tg::square(out - y)).name("loss"));
     return stepper;
 }
 
@@ -186,6 +205,18 @@ TEST_CASE("the graph is laid out by Graphviz or, without it, in rows of our own"
                       "run_dot: Graphviz's dot is not installed");
 }
 
+TEST_CASE("tensors beyond 8 x 8 are colour maps in their boxes, smaller ones tables") {
+    const tg::Stepper st = wide_mlp_stepper();
+    const json d = page_data(tg::cli::html_page(st, {.layout = tg::cli::GraphLayout::simple}));
+    std::map<std::string, std::string> kinds;
+    for (const auto& t : d["tensors"]) kinds[t["name"]] = t["view"]["kind"];
+    CHECK(kinds["W1"] == "map");   // [12, 10]
+    CHECK(kinds["b1"] == "map");   // [12]
+    CHECK(kinds["x"] == "map");    // [2, 10]: 10 columns
+    CHECK(kinds["y"] == "table");  // [2, 1]
+    CHECK(kinds["loss"] == "scalar");
+}
+
 TEST_CASE("NaN and infinity reach the page as numbers the script reads, not as null") {
     tg::Stepper st;
     {
@@ -238,4 +269,7 @@ TEST_CASE("the small MLP's page and transcript, for the browser check", "[.brows
     const tg::Stepper st = small_mlp_stepper();
     tg::cli::write_html(st, fs::path(dir) / "user_mlp.html", {.title = "a 2-3-1 MLP of a test"});
     write_file(fs::path(dir) / "user_mlp.txt", st.transcript());
+    const tg::Stepper wide = wide_mlp_stepper();
+    tg::cli::write_html(wide, fs::path(dir) / "wide_mlp.html", {.title = "a 10-12-1 MLP"});
+    write_file(fs::path(dir) / "wide_mlp.txt", wide.transcript());
 }

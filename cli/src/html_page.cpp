@@ -76,31 +76,33 @@ struct BoxView {
 BoxView box_view(const TraceTensor& t, const std::vector<Tensor>& grads, int digits) {
     BoxView v;
     const Shape& s = t.value.shape();
-    const double cell = (static_cast<double>(widest_number(grads, digits)) + 1.5) * kChar;
-    v.cell = std::max(cell, (static_cast<double>(widest_number({t.value}, digits)) + 1.5) * kChar);
-    double body_w = 0, body_h = 0;  // of one of the two sections (value, grad)
-    if (s.empty()) {
-        v.kind = "scalar";
-        body_w = v.cell;
-        body_h = kLine;
-    } else if (s.size() <= 2 && s.back() <= kTable && (s.size() == 1 || s[0] <= kTable) &&
-               t.value.numel() > 0) {
-        v.kind = "table";
+    const bool table = !s.empty() && s.size() <= 2 && s.back() <= kTable &&
+                       (s.size() == 1 || s[0] <= kTable) && t.value.numel() > 0;
+    v.kind = s.empty() ? "scalar" : table ? "table" : "map";
+    if (v.kind != "map") {  // numbers in cells as wide as the widest value or gradient
+        const std::size_t widest =
+            std::max(widest_number(grads, digits), widest_number({t.value}, digits));
+        v.cell = (static_cast<double>(widest) + 1.5) * kChar;
+    }
+    if (table) {
         v.rows = s.size() == 1 ? 1 : s[0];
         v.cols = s.back();
-        body_w = static_cast<double>(v.cols) * v.cell;
-        body_h = static_cast<double>(v.rows) * kLine;
-    } else {
-        v.kind = "map";
-        body_w = kMap;
-        body_h = kMap + kLine;  // the map and its min / max line
-        body_w = std::max(body_w, 16 * kChar);
     }
-    std::string shape = shape_str(s);
+    // Each of the two sections (value, grad): the cells, or the map (kMap px along its longer
+    // side, at most 64 × 64 cells, as stepper.js draws it) and its "min … max" line.
+    double map_h = 0;
+    if (v.kind == "map" && t.value.numel() > 0) {
+        const double last = s.empty() ? 1.0 : static_cast<double>(s.back());
+        const double cols = std::min(last, 64.0);
+        const double rows = std::min(static_cast<double>(t.value.numel()) / last, 64.0);
+        map_h = kMap * rows / std::max(rows, cols);
+    }
+    const double body_w =
+        v.kind == "map" ? std::max(kMap, 20 * kChar) : static_cast<double>(v.cols) * v.cell;
+    const double body_h = v.kind == "map" ? map_h + kLine : static_cast<double>(v.rows) * kLine;
+    const std::size_t op = t.op ? std::string(t.op->name).size() : 5;  // "param", "leaf"
     const double title_w =
-        static_cast<double>(t.name.size() + 2 + (t.op ? std::string(t.op->name).size() : 4) + 1 +
-                            shape.size()) *
-        kChar;
+        static_cast<double>(t.name.size() + 2 + op + 1 + shape_str(s).size()) * kChar;
     v.size.w = 2 * kPad + std::max(title_w, kLabel + body_w);
     v.size.h = 2 * kPad + kTitle + 2 * body_h + 4;
     return v;
@@ -150,7 +152,8 @@ json page_data(const Stepper& st, const HtmlPageOptions& options) {
     for (const auto& t : tensors) {
         // Every gradient the slot holds at some step, for the width of its cells.
         std::vector<Tensor> grads;
-        for (std::size_t k = 0; k <= nb; ++k) grads.push_back(st.grad_after(t.slot, k));
+        if (t.value.numel() <= kTable * kTable)
+            for (std::size_t k = 0; k <= nb; ++k) grads.push_back(st.grad_after(t.slot, k));
         const BoxView v = box_view(t, grads, st.options().digits);
         sizes.push_back(v.size);
         json op = nullptr;
@@ -189,6 +192,7 @@ json page_data(const Stepper& st, const HtmlPageOptions& options) {
     json data = {{"title", options.title.empty() ? "backward from " + target : options.title},
                  {"formula", options.formula},
                  {"digits", st.options().digits},
+                 {"full_limit", st.options().full_limit},
                  {"metrics",
                   {{"char", kChar},
                    {"line", kLine},

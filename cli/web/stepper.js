@@ -113,8 +113,12 @@
       return el('span', { class: 'tensorview' }, table, el('span', { class: 'shape' }, 'shape ' + shapeText(s)));
     }
     if (t.data.length === 0) return el('span', { class: 'note' }, 'empty, shape ' + shapeText(s));
+    // Beside the map, what the terminal prints: every number of a small tensor, else a summary.
+    const numbers = el('span', { class: 'values' });
+    if (t.data.length <= D.full_limit) t.data.forEach((v, i) => numbers.append(i ? ', ' : '', numSpan(v)));
+    else numbers.append(summary(t));
     return el('span', { class: 'tensorview' }, colourMap(t, 96), el('br'),
-      el('span', { class: 'shape' }, 'shape ' + shapeText(s) + ': '), summary(t));
+      el('span', { class: 'shape' }, 'shape ' + shapeText(s) + ': '), numbers);
   }
 
   // ---- the state at a position ----
