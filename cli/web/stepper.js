@@ -295,6 +295,7 @@
       el('div', { class: 'heading', 'data-fact': 'heading' }, 'backward is done'),
       el('p', {}, 'The gradients of the leaves that require grad:'),
       finalGradsTable(),
+      el('p', { class: 'note' }, D.gradcheck ? 'Below the graph: the same beside a numerical check (central differences).' : ''),
     ];
   }
 
@@ -401,12 +402,14 @@
   }
 
   function finalSection() {
-    const box = el('div', {});
-    box.append(el('h2', {}, 'The final gradients'),
-      el('p', {}, `What backward left in the leaves that require grad: ∂${targetName}/∂leaf.`), finalGradsTable());
+    const box = el('div', { class: 'columns' });
+    box.append(el('div', {}, el('h2', {}, 'The final gradients'),
+      el('p', {}, `What backward left in the leaves that require grad: ∂${targetName}/∂leaf.`), finalGradsTable()));
     const gc = D.gradcheck;
     if (gc) {
-      box.append(el('h3', {}, 'Checked numerically'),
+      const check = el('div', {});
+      box.append(check);
+      check.append(el('h2', {}, 'Checked numerically'),
         el('p', {}, 'Each element moved by ±ε: (f(x + ε) − f(x − ε)) / 2ε is the numeric derivative. ' +
           `${gc.checked} elements compared, ` + (gc.passed ? 'all within tolerance' : 'SOME OUTSIDE TOLERANCE') +
           (gc.shown < gc.rows.length || gc.shown < gc.checked ? `; the worst ${gc.shown} shown` : '') + ', worst first.'));
@@ -417,7 +420,7 @@
           el('td', {}, numSpan(r.analytic)), el('td', {}, numSpan(r.numeric)), el('td', {}, numSpan(r.abs_error)),
           el('td', {}, numSpan(r.tolerance)), el('td', { class: r.passed ? 'ok' : 'bad' }, r.passed ? 'ok' : 'FAIL')));
       }
-      box.append(table);
+      check.append(table);
     }
     document.getElementById('final').append(box);
   }
