@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <optional>
 
 #include "command.hpp"
 #include "tapegrad/cli/graphviz.hpp"
@@ -62,12 +63,13 @@ void run_step(const StepArgs& a, std::istream& in, std::ostream& out) {
         out << "\n"
             << write_graph(run.stepper.dot(w.name + ": " + w.summary), a.dot).message << "\n";
     }
+    std::optional<GradcheckTable> check;  // printed, and shown at the end of the page
+    if (a.gradcheck || !a.html.empty()) check = check_walkthrough(w);
     if (!a.html.empty()) {
-        HtmlPageOptions page{"tapegrad step " + w.name + ": " + w.summary, w.maths,
-                             check_walkthrough(w)};
+        const HtmlPageOptions page{"tapegrad step " + w.name + ": " + w.summary, w.maths, check};
         out << "\n" << write_html(run.stepper, a.html, page).message << "\n";
     }
-    if (a.gradcheck) out << "\n" << check_walkthrough(w).to_string();
+    if (a.gradcheck) out << "\n" << check->to_string();
     if (!interactive) return;
     out << "\nThe tape, forward (every tensor it saw, in order):\n"
         << run.stepper.forward_listing() << "\nStep through it: Enter or n for the next node, "

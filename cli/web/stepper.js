@@ -379,6 +379,7 @@
   function onKey(e) {
     const tag = e.target && e.target.tagName;
     if (tag === 'INPUT' || tag === 'SELECT') return; // the slider and the speed have their own keys
+    if (tag === 'BUTTON' && (e.key === ' ' || e.key === 'Enter')) return; // they press the button
     const moves = { ArrowRight: 1, ArrowDown: 1, n: 1, ArrowLeft: -1, ArrowUp: -1, p: -1 };
     if (e.key in moves) show(pos + moves[e.key]);
     else if (e.key === 'Home') show(0);
