@@ -103,7 +103,7 @@
     const s = t.shape;
     if (s.length === 0) return numSpan(t.data[0]);
     const cols = s[s.length - 1];
-    if (s.length <= 2 && cols <= 8 && (s.length === 1 || s[0] <= 8) && t.data.length > 0) {
+    if (s.length <= 2 && cols <= M.table && (s.length === 1 || s[0] <= M.table) && t.data.length > 0) {
       const table = el('table', { class: 'tensor' });
       for (let i = 0; i < t.data.length / cols; i++) {
         const tr = el('tr');
