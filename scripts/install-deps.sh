@@ -15,6 +15,7 @@ packages=(
   dataset-fashion-mnist              # Fashion-MNIST IDX files (tests, examples, benchmarks)
   graphviz                           # dot: tape pictures (a test renders one)
   tmux                               # a test drives the interactive stepper through a terminal
+  chromium                           # headless: the tests of the stepper's web page
   clang                              # make fuzz: libFuzzer targets are built with clang++
   libclang-rt-14-dev                 # clang's libFuzzer, ASan and UBSan runtimes
 )

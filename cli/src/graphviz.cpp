@@ -23,6 +23,28 @@ std::string shell_quoted(const std::string& s) {
     return r + "'";
 }
 
+// Runs a shell command and returns what it printed (stdout and stderr) and its exit status.
+std::pair<std::string, int> run_capture(const std::string& cmd, const std::string& what) {
+    std::string output;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) throw IoError(what + ": cannot run " + cmd);
+    std::array<char, 256> buf{};
+    while (std::fgets(buf.data(), buf.size(), p)) output += buf.data();
+    return {output, ::pclose(p)};
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text, const char* what) {
+    errno = 0;
+    std::ofstream f(path, std::ios::binary);
+    const int open_error = f ? 0 : errno;  // the reason open(2) gave, for the message
+    f << text;
+    f.close();
+    if (!f) {
+        throw IoError(std::string(what) + ": cannot write '" + path.string() + "'" +
+                      (open_error ? ": " + std::string(std::strerror(open_error)) : ""));
+    }
+}
+
 }  // namespace
 
 std::filesystem::path find_graphviz_dot() {
@@ -43,17 +65,7 @@ std::filesystem::path find_graphviz_dot() {
 }
 
 GraphFiles write_graph(const std::string& dot_text, const std::filesystem::path& dot_path) {
-    {
-        errno = 0;
-        std::ofstream f(dot_path, std::ios::binary);
-        const int open_error = f ? 0 : errno;  // the reason open(2) gave, for the message
-        f << dot_text;
-        f.close();
-        if (!f) {
-            throw IoError("write_graph: cannot write '" + dot_path.string() + "'" +
-                          (open_error ? ": " + std::string(std::strerror(open_error)) : ""));
-        }
-    }
+    write_text(dot_path, dot_text, "write_graph");
     GraphFiles r;
     r.dot = dot_path;
     auto svg = dot_path;
@@ -69,12 +81,7 @@ GraphFiles write_graph(const std::string& dot_text, const std::filesystem::path&
     const std::string cmd = shell_quoted(dot.string()) + " -Tsvg " +
                             shell_quoted(dot_path.string()) + " -o " + shell_quoted(svg.string()) +
                             " 2>&1";
-    std::string output;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) throw IoError("write_graph: cannot run " + dot.string());
-    std::array<char, 256> buf{};
-    while (std::fgets(buf.data(), buf.size(), p)) output += buf.data();
-    const int status = ::pclose(p);
+    const auto [output, status] = run_capture(cmd, "write_graph");
     if (status != 0) {
         throw IoError("write_graph: " + dot.string() + " -Tsvg failed on '" + dot_path.string() +
                       "': " + output);
@@ -82,6 +89,32 @@ GraphFiles write_graph(const std::string& dot_text, const std::filesystem::path&
     r.svg = svg;
     r.message = "wrote " + dot_path.string() + " and " + svg.string();
     return r;
+}
+
+std::string run_dot(const std::string& dot_text, const std::string& format) {
+    const auto dot = find_graphviz_dot();
+    if (dot.empty()) throw IoError("run_dot: Graphviz's dot is not installed");
+    // dot reads a file: a private temporary one, removed whatever happens.
+    std::string name = (std::filesystem::temp_directory_path() / "tapegrad-XXXXXX.dot").string();
+    const int fd = ::mkstemps(name.data(), 4);
+    if (fd < 0)
+        throw IoError("run_dot: cannot make a temporary file: " +
+                      std::string(std::strerror(errno)));
+    ::close(fd);
+    struct Remove {
+        std::string path;
+        ~Remove() { std::remove(path.c_str()); }
+    } remove{name};
+    write_text(name, dot_text, "run_dot");
+    // Only standard output is read: dot's own messages go to standard error as they are.
+    const std::string cmd =
+        shell_quoted(dot.string()) + " -T" + shell_quoted(format) + " " + shell_quoted(name);
+    const auto [output, status] = run_capture(cmd, "run_dot");
+    if (status != 0) {
+        throw IoError("run_dot: " + dot.string() + " -T" + format + " failed (its message is " +
+                      "above, on standard error)");
+    }
+    return output;
 }
 
 }  // namespace tapegrad::cli

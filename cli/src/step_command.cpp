@@ -2,9 +2,11 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <optional>
 
 #include "command.hpp"
 #include "tapegrad/cli/graphviz.hpp"
+#include "tapegrad/cli/html_page.hpp"
 #include "tapegrad/cli/stepper_terminal.hpp"
 #include "walkthroughs.hpp"
 
@@ -39,6 +41,9 @@ CLI::App* add_step_command(CLI::App& app, StepArgs& a, int& exit_code) {
     cmd->add_option("--dot", a.dot,
                     "write the graph (values and gradients) to this DOT file, and an SVG beside "
                     "it when Graphviz's dot is installed");
+    cmd->add_option("--html", a.html,
+                    "write a page to step through in a browser: one self-contained HTML file "
+                    "(the graph laid out by Graphviz's dot when it is installed)");
     cmd->add_flag("--gradcheck", a.gradcheck,
                   "compare the gradients with central differences, worst elements first");
     return cmd;
@@ -52,13 +57,19 @@ void run_step(const StepArgs& a, std::istream& in, std::ostream& out) {
     const Walkthrough& w = find_walkthrough(a.example);
     const WalkthroughRun run = run_walkthrough(w);
     out << "tapegrad step " << w.name << ": " << w.summary << "\n\n" << w.maths << "\n";
-    const bool interactive = !a.all && a.dot.empty() && !a.gradcheck;
+    const bool interactive = !a.all && a.dot.empty() && !a.gradcheck && a.html.empty();
     if (a.all) out << "\n" << run.stepper.transcript();
     if (!a.dot.empty()) {
         out << "\n"
             << write_graph(run.stepper.dot(w.name + ": " + w.summary), a.dot).message << "\n";
     }
-    if (a.gradcheck) out << "\n" << check_walkthrough(w).to_string();
+    std::optional<GradcheckTable> check;  // printed, and shown at the end of the page
+    if (a.gradcheck || !a.html.empty()) check = check_walkthrough(w);
+    if (!a.html.empty()) {
+        const HtmlPageOptions page{"tapegrad step " + w.name + ": " + w.summary, w.maths, check};
+        out << "\n" << write_html(run.stepper, a.html, page).message << "\n";
+    }
+    if (a.gradcheck) out << "\n" << check->to_string();
     if (!interactive) return;
     out << "\nThe tape, forward (every tensor it saw, in order):\n"
         << run.stepper.forward_listing() << "\nStep through it: Enter or n for the next node, "

@@ -1,7 +1,8 @@
 #pragma once
 // `tapegrad step EXAMPLE`: one of the built-in walkthroughs (walkthroughs.hpp) forward and
 // backward, node by node: interactively, or all at once with --all; --dot draws the graph and
-// --gradcheck compares its gradients with finite differences.
+// --html writes a page to step through in a browser and --gradcheck compares its gradients
+// with finite differences.
 #include <iosfwd>
 #include <string>
 
@@ -16,6 +17,7 @@ struct StepArgs {
     bool all = false;        // print the whole trace, no interaction
     bool list = false;       // list the walkthroughs
     std::string dot;         // write the graph here (and an SVG beside it when Graphviz is there)
+    std::string html;        // write a page to step through in a browser here
     bool gradcheck = false;  // print the gradient-check table
 };
 

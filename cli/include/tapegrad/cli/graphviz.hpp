@@ -19,4 +19,8 @@ struct GraphFiles {
 // IoError when a file cannot be written or dot fails.
 GraphFiles write_graph(const std::string& dot_text, const std::filesystem::path& dot_path);
 
+// What Graphviz's dot prints for the DOT text in the given output format ("plain", "svg").
+// Throws IoError when dot is not installed or fails.
+std::string run_dot(const std::string& dot_text, const std::string& format);
+
 }  // namespace tapegrad::cli
