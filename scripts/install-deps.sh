@@ -17,6 +17,7 @@ packages=(
   tmux                               # a test drives the interactive stepper through a terminal
   clang                              # make fuzz: libFuzzer targets are built with clang++
   libclang-rt-14-dev                 # clang's libFuzzer, ASan and UBSan runtimes
+  libopenmpi-dev openmpi-bin         # tapegrad::distributed (MPI) and its mpirun tests
 )
 # Extra groups, asked for by name: ./install-deps.sh graphviz torch valgrind
 for extra in "$@"; do
