@@ -314,7 +314,11 @@ void train(const TrainArgs& a, nn::Module& model, optim::Optimizer& opt, const O
            data::DataLoader& loader, const data::Dataset& validation, std::ostream& out) {
     optim::DivergenceGuard guard;
     optim::EarlyStopping stop({.patience = a.early_stopping, .notes = nullptr});
-    optim::ProgressBar progress(out);
+    // One line per epoch under mpirun: its processes' stdout is a terminal even when mpirun's
+    // own output goes to a file.
+    optim::ProgressBar progress(out,
+                                {.mode = process_count() > 1 ? optim::ProgressMode::lines
+                                                             : optim::ProgressMode::automatic});
     optim::History history({.csv_path = a.history});
     std::optional<charts::HistoryChart> chart;
     if (!a.plot.empty()) chart.emplace(charts::HistoryChartOptions{.path = a.plot});
