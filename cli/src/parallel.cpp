@@ -33,9 +33,12 @@ data::DataLoaderOptions shard_for_processes(data::DataLoaderOptions options) {
 
 optim::FitResult fit_on_processes(nn::Module& model, optim::Optimizer& optimizer,
                                   const optim::LossFn& loss, data::DataLoader& train,
-                                  const optim::FitOptions& options) {
+                                  const optim::FitOptions& options, AllreduceCost* cost) {
     if (process_count() == 1) return optim::fit(model, optimizer, loss, train, options);
-    return dist::fit(model, optimizer, loss, train, options);
+    dist::AllreduceStats stats;
+    auto result = dist::fit(model, optimizer, loss, train, options, &stats);
+    if (cost) *cost = {stats.seconds, stats.calls};
+    return result;
 }
 
 void end_all_processes_on_error(const std::string& message, int status) {
@@ -62,7 +65,7 @@ data::DataLoaderOptions shard_for_processes(data::DataLoaderOptions options) {
 
 optim::FitResult fit_on_processes(nn::Module& model, optim::Optimizer& optimizer,
                                   const optim::LossFn& loss, data::DataLoader& train,
-                                  const optim::FitOptions& options) {
+                                  const optim::FitOptions& options, AllreduceCost*) {
     return optim::fit(model, optimizer, loss, train, options);
 }
 

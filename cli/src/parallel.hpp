@@ -25,10 +25,15 @@ std::ostream& output_of_this_process(std::ostream& out);
 // The loader's options with this process's share of every batch.
 data::DataLoaderOptions shard_for_processes(data::DataLoaderOptions options);
 
-// optim::fit, or distributed::fit when there are several processes.
+// optim::fit, or distributed::fit when there are several processes; then `cost`, when given,
+// receives the time spent summing gradients and the number of sums.
+struct AllreduceCost {
+    double seconds = 0.0;
+    std::size_t calls = 0;
+};
 optim::FitResult fit_on_processes(nn::Module& model, optim::Optimizer& optimizer,
                                   const optim::LossFn& loss, data::DataLoader& train,
-                                  const optim::FitOptions& options);
+                                  const optim::FitOptions& options, AllreduceCost* cost = nullptr);
 
 // With several processes: prints the message with this process's rank and ends them all with
 // `status` (the others would wait for this one forever). With one it returns.

@@ -129,8 +129,10 @@ GradientAllreduce::GradientAllreduce(std::vector<Tensor> params) : params_(std::
     f64_.resize(n64);
 }
 
-std::size_t GradientAllreduce::bytes() const {
-    return f32_.size() * sizeof(float) + f64_.size() * sizeof(double);
+AllreduceStats GradientAllreduce::stats() const {
+    AllreduceStats s = stats_;
+    s.bytes = f32_.size() * sizeof(float) + f64_.size() * sizeof(double);
+    return s;
 }
 
 void GradientAllreduce::allreduce(double weight) {
@@ -143,8 +145,8 @@ void GradientAllreduce::allreduce(double weight) {
     if (!f64_.empty())
         MPI_Allreduce(MPI_IN_PLACE, f64_.data(), static_cast<int>(f64_.size()), MPI_DOUBLE, MPI_SUM,
                       MPI_COMM_WORLD);
-    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    ++calls_;
+    stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++stats_.calls;
     unpack(params_, f32_);
     unpack(params_, f64_);
 }

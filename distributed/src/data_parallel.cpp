@@ -65,7 +65,7 @@ void DataParallel::on_epoch_end(optim::TrainState&, optim::Logs& logs) {
 }
 
 optim::FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const optim::LossFn& loss,
-                     data::DataLoader& train, optim::FitOptions options) {
+                     data::DataLoader& train, optim::FitOptions options, AllreduceStats* stats) {
     optim::FitResult result;
     run_or_abort([&] {
         const auto& lo = train.options();
@@ -80,6 +80,7 @@ optim::FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const optim
         options.callbacks.insert(options.callbacks.begin(), &parallel);
         options.verbose = options.verbose && is_root();
         result = optim::fit(model, optimizer, loss, train, options);
+        if (stats) *stats = parallel.gradients().stats();
     });
     return result;
 }

@@ -24,6 +24,14 @@ void allreduce_sum(std::vector<double>& values);
 // everywhere), one after another in rank order: [sum of the ranks' rows, ...] on every rank.
 Tensor allgather_rows(const Tensor& rows);
 
+// What the gradient allreduce of a run cost: wall time inside MPI_Allreduce (waiting for the
+// slowest rank included), the calls (one per closure evaluation), the bytes of one call.
+struct AllreduceStats {
+    double seconds = 0.0;
+    std::size_t calls = 0;
+    std::size_t bytes = 0;
+};
+
 // The gradients of a parameter list summed over ranks, in place: each call scales this rank's
 // gradients by `weight`, packs them into one buffer per dtype (made once, so that no step
 // allocates), sums the buffers over ranks with one MPI_Allreduce each and unpacks the result
@@ -36,17 +44,13 @@ class GradientAllreduce {
 
     void allreduce(double weight);
 
-    // Wall time spent inside MPI_Allreduce (waiting for the slowest rank included), and calls.
-    double seconds() const { return seconds_; }
-    std::size_t calls() const { return calls_; }
-    std::size_t bytes() const;  // of one call's buffers
+    AllreduceStats stats() const;
 
   private:
     std::vector<Tensor> params_;
     std::vector<float> f32_;
     std::vector<double> f64_;
-    double seconds_ = 0.0;
-    std::size_t calls_ = 0;
+    AllreduceStats stats_;
 };
 
 }  // namespace tapegrad::distributed
