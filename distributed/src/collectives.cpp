@@ -57,6 +57,17 @@ Tensor allgather_typed(const Tensor& rows) {
     return Tensor(std::move(out));
 }
 
+// A gradient recorded for differentiating again (backward with create_graph, as Newton's exact
+// Hessian does) would be changed under the tape that recorded it: the sum over ranks cannot
+// reach its derivatives, so it is refused rather than summed wrongly.
+void check_not_recorded(const Tensor& grad) {
+    if (grad.is_leaf() && !grad.requires_grad()) return;
+    throw ValueError(
+        "GradientAllreduce: a gradient was recorded for differentiating again (backward with "
+        "create_graph, as Newton's exact Hessian does), and its derivatives cannot be summed "
+        "over processes; use Newton with .hessian = HessianMethod::finite_differences");
+}
+
 // Gradients into the buffer (scaled), or back out of it; zeros for a missing gradient.
 template <class T>
 void pack(const std::vector<Tensor>& params, std::vector<T>& buffer, double weight) {
@@ -65,6 +76,7 @@ void pack(const std::vector<Tensor>& params, std::vector<T>& buffer, double weig
         if (p.dtype() != dtype_of<T>()) continue;
         const std::size_t n = p.numel();
         if (p.has_grad()) {
+            check_not_recorded(p.grad());
             const T* g = p.grad().value<T>().data();
             const T w = static_cast<T>(weight);
             for (std::size_t i = 0; i < n; ++i) buffer[at + i] = g[i] * w;

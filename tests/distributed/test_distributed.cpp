@@ -120,6 +120,33 @@ TEST_CASE("data parallel: L-BFGS full batch over the shards equals one process")
     CHECK(got.epochs.back().at("loss") < got.epochs.front().at("loss"));
 }
 
+TEST_CASE("data parallel: Newton full batch, its Hessian from summed gradients") {
+    // The Hessian by central differences of gradients: every gradient is the sum over ranks.
+    const data::Dataset train = breast_cancer(tg::f64);
+    const data::DataLoaderOptions full{.batch_size = train.size(), .shuffle = false};
+    const optim::NewtonOptions newton{.hessian = optim::HessianMethod::finite_differences,
+                                      .damping = 0.1};
+    nn::Linear alone(30, 1, {.seed = 4, .dtype = tg::f64}),
+        model(30, 1, {.seed = 4, .dtype = tg::f64});
+    optim::Newton alone_opt(alone.parameters(), newton), opt(model.parameters(), newton);
+    data::DataLoader whole(train, full), shard(train, dist::shard(full));
+    optim::fit(alone, alone_opt, testing::bce, whole, {.epochs = 3});
+    dist::fit(model, opt, testing::bce, shard, {.epochs = 3});
+    INFO("rank " << dist::rank() << " of " << dist::world_size());
+    CHECK(max_difference(model, alone) <= 1e-9);
+    CHECK(difference_from_root(model) == 0.0);
+}
+
+TEST_CASE("data parallel: Newton's exact Hessian is refused, not summed wrongly") {
+    if (dist::world_size() > 1) return;  // with several ranks the refusal ends the run (abort)
+    const data::Dataset train = breast_cancer(tg::f64);
+    nn::Linear model(30, 1, {.seed = 4, .dtype = tg::f64});
+    optim::Newton opt(model.parameters());
+    data::DataLoader shard(train, dist::shard({.batch_size = train.size(), .shuffle = false}));
+    CHECK_THROWS_WITH(dist::fit(model, opt, testing::bce, shard, {.epochs = 1}),
+                      Catch::Contains("HessianMethod::finite_differences"));
+}
+
 TEST_CASE("data parallel: rank 0's initial weights reach every rank") {
     // Each rank starts from other weights (seeded by its rank): training must start from
     // rank 0's on all of them.
