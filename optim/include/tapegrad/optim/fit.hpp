@@ -17,8 +17,9 @@
 //   for each batch (x, y) of the loader:
 //       on_batch_begin; model.train();
 //       batch_loss = optimizer.step(closure), where closure() is: a Tape; out = model(x);
-//           l = loss(out, y); optimizer.zero_grad(); tape.backward(l); (the tape ends)
-//           return l.item()
+//           l = loss(out, y); optimizer.zero_grad(); tape.backward(l); on_after_backward
+//           (it may change the gradients and the loss: data-parallel training sums them over
+//           processes); (the tape ends) return the loss
 //       ++global_step; scheduler.step() when schedule_every is batch; on_batch_end;
 //       stop_training ends the epoch here (partial_epoch)
 //   logs: "loss" = the mean of the batch losses weighted by their rows; the training metrics
