@@ -176,6 +176,14 @@ double accuracy(const Tensor& logits, const Tensor& classes) {
     return static_cast<double>(hits) / static_cast<double>(n);
 }
 
+// The 784-256-128-10 ReLU MLP, initialised as PyTorch's nn.Linear from generator 0.
+nn::Sequential fmnist_model(Dtype dtype) {
+    Generator gen(0);
+    return nn::Sequential{default_linear(784, 256, dtype, gen), nn::ReLU(),
+                          default_linear(256, 128, dtype, gen), nn::ReLU(),
+                          default_linear(128, 10, dtype, gen)};
+}
+
 void fmnist(const BenchArgs&, Dtype dtype, std::ostream& out) {
     data::Dataset train = data::load_fashion_mnist(true);  // x [60000, 784] in [0, 1], y classes
     data::Dataset test = data::load_fashion_mnist(false);
@@ -183,10 +191,7 @@ void fmnist(const BenchArgs&, Dtype dtype, std::ostream& out) {
         train = {train.x.to(f64), train.y};
         test = {test.x.to(f64), test.y};
     }
-    Generator gen(0);
-    nn::Sequential model{default_linear(784, 256, dtype, gen), nn::ReLU(),
-                         default_linear(256, 128, dtype, gen), nn::ReLU(),
-                         default_linear(128, 10, dtype, gen)};
+    nn::Sequential model = fmnist_model(dtype);
     optim::Adam opt(model.parameters(), {.lr = 1e-3});
     data::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .seed = 0});
     const auto cross_entropy = [](const Tensor& logits, const Tensor& classes) {
@@ -259,9 +264,13 @@ data::Dataset logreg_data(std::size_t rows, std::size_t features) {
     return {Tensor(std::move(x)), Tensor(std::move(y))};
 }
 
+data::Dataset logreg_rows(Dtype dtype) {
+    return dtype == f32 ? logreg_data<float>(kLogregRows, kLogregFeatures)
+                        : logreg_data<double>(kLogregRows, kLogregFeatures);
+}
+
 void logreg(const BenchArgs&, Dtype dtype, std::ostream& out) {
-    const data::Dataset data = dtype == f32 ? logreg_data<float>(kLogregRows, kLogregFeatures)
-                                            : logreg_data<double>(kLogregRows, kLogregFeatures);
+    const data::Dataset data = logreg_rows(dtype);
     Generator gen(0);
     nn::Linear model = default_linear(kLogregFeatures, 1, dtype, gen);
     optim::SGD opt(model.parameters(), {.lr = 0.1});
@@ -343,10 +352,7 @@ void fit_timed(const char* name, nn::Module& model, optim::Optimizer& opt,
 void fmnist_dp(const BenchArgs&, Dtype dtype, std::ostream& out) {
     data::Dataset train = data::load_fashion_mnist(true);
     if (dtype == f64) train = {train.x.to(f64), train.y};
-    Generator gen(0);
-    nn::Sequential model{default_linear(784, 256, dtype, gen), nn::ReLU(),
-                         default_linear(256, 128, dtype, gen), nn::ReLU(),
-                         default_linear(128, 10, dtype, gen)};
+    nn::Sequential model = fmnist_model(dtype);
     optim::Adam opt(model.parameters(), {.lr = 1e-3});
     const auto cross_entropy = [](const Tensor& logits, const Tensor& classes) {
         return nn::cross_entropy(logits, classes);
@@ -355,8 +361,7 @@ void fmnist_dp(const BenchArgs&, Dtype dtype, std::ostream& out) {
 }
 
 void logreg_dp(const BenchArgs&, Dtype dtype, std::ostream& out) {
-    const data::Dataset train = dtype == f32 ? logreg_data<float>(kLogregRows, kLogregFeatures)
-                                             : logreg_data<double>(kLogregRows, kLogregFeatures);
+    const data::Dataset train = logreg_rows(dtype);
     Generator gen(0);
     nn::Linear model = default_linear(kLogregFeatures, 1, dtype, gen);
     optim::SGD opt(model.parameters(), {.lr = 0.1});
