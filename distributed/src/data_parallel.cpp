@@ -76,6 +76,11 @@ optim::FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const optim
                              ", but this is rank " + std::to_string(rank()) + " of " +
                              std::to_string(world_size()) +
                              " (build its options with distributed::shard)");
+        // One process (or MPI not started): nothing to sum, and no MPI call to make.
+        if (world_size() == 1) {
+            result = optim::fit(model, optimizer, loss, train, options);
+            return;
+        }
         DataParallel parallel(optimizer.parameters(), options.metrics, options.threshold);
         options.callbacks.insert(options.callbacks.begin(), &parallel);
         options.verbose = options.verbose && is_root();

@@ -59,8 +59,9 @@ class DataParallel : public optim::Callback {
 
 // optim::fit over the processes of the run: `train` must be sharded (shard(), ValueError
 // otherwise). A DataParallel callback goes first in options.callbacks, and verbose is kept on
-// rank 0 only. An exception on any rank ends every rank (abort, with that rank's message and
-// status 1), since the others would wait for it forever; with one process it is rethrown.
+// rank 0 only; with one process (or without an Environment) it is optim::fit. An exception
+// on any rank ends every rank (abort, with that rank's message and status 1), since the
+// others would wait for it forever; with one process it is rethrown.
 // `stats`, when given, receives what the gradient allreduce cost.
 optim::FitResult fit(nn::Module& model, optim::Optimizer& optimizer, const optim::LossFn& loss,
                      data::DataLoader& train, optim::FitOptions options = {},
