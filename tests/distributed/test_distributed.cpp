@@ -90,6 +90,22 @@ void check_same_as_one_process(tg::Dtype dtype, Options opt_options, double tole
 
 }  // namespace
 
+TEST_CASE("collectives: sums and row gathers over ranks") {
+    const int n = dist::world_size(), r = dist::rank();
+    std::vector<double> values{static_cast<double>(r), 1.0};
+    dist::allreduce_sum(values);
+    CHECK(values == std::vector<double>{n * (n - 1) / 2.0, static_cast<double>(n)});
+    CHECK(dist::allreduce_sum(0.5) == 0.5 * n);
+    // Rank r sends r + 1 rows of [r, r]: rank order, rows and dtype kept.
+    const tg::Tensor mine = tg::full({static_cast<std::size_t>(r + 1), 2}, r, tg::f64);
+    const tg::Tensor all = dist::allgather_rows(mine);
+    REQUIRE(all.shape() == tg::Shape{static_cast<std::size_t>(n * (n + 1) / 2), 2});
+    CHECK(all.dtype() == tg::f64);
+    std::size_t row = 0;
+    for (int from = 0; from < n; ++from)
+        for (int k = 0; k <= from; ++k, ++row) CHECK(all.value<double>()(row, 1) == from);
+}
+
 TEST_CASE("data parallel: SGD with momentum in float64 equals one process to 1e-12") {
     check_same_as_one_process<optim::SGD>(tg::f64, optim::SGDOptions{.lr = 0.05, .momentum = 0.9},
                                           1e-12);
