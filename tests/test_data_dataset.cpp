@@ -381,7 +381,7 @@ TEST_CASE("DataLoader: a shard setting without rows for every rank is refused") 
     // 9 rows in batches of 4: the last batch has 1 row for 2 ranks.
     CHECK_THROWS_TYPED(tg::data::DataLoader(numbered(9), {.batch_size = 4, .world_size = 2}),
                        tg::ValueError,
-                       Contains("the last batch has 1 rows, fewer than the 2 ranks that share it"));
+                       Contains("the last batch has 1 row, fewer than the 2 ranks that share it"));
     tg::data::DataLoader dropping(numbered(9),
                                   {.batch_size = 4, .drop_last = true, .world_size = 2});
     CHECK(dropping.batch_rows(0) == 2);

@@ -32,11 +32,11 @@ DataLoader::DataLoader(Dataset data, DataLoaderOptions options)
                          std::to_string(options_.world_size));
     // A rank with no rows in a batch would have no loss to average; the last batch is the
     // smallest.
-    if (options_.world_size > 1 && num_batches() > 0 &&
-        global_batch_rows(num_batches() - 1) < options_.world_size)
-        throw ValueError("DataLoader: the last batch has " +
-                         std::to_string(global_batch_rows(num_batches() - 1)) +
-                         " rows, fewer than the " + std::to_string(options_.world_size) +
+    const std::size_t last_rows = num_batches() ? global_batch_rows(num_batches() - 1) : 0;
+    if (options_.world_size > 1 && num_batches() > 0 && last_rows < options_.world_size)
+        throw ValueError("DataLoader: the last batch has " + std::to_string(last_rows) +
+                         (last_rows == 1 ? " row" : " rows") + ", fewer than the " +
+                         std::to_string(options_.world_size) +
                          " ranks that share it; use drop_last or another batch_size");
     order_ = order_of_epoch(0);
 }
