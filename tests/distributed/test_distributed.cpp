@@ -130,7 +130,9 @@ TEST_CASE("data parallel: L-BFGS full batch over the shards equals one process")
     const auto expected = optim::fit(alone, alone_opt, testing::bce, whole, {.epochs = 5});
     const auto got = dist::fit(model, opt, testing::bce, shard, {.epochs = 5});
     INFO("rank " << dist::rank() << " of " << dist::world_size());
-    CHECK(max_difference(model, alone) <= 1e-9);
+    // 100 line-search evaluations carry the sums' rounding further than 2 epochs of SGD: 4e-13
+    // measured with 3 ranks.
+    CHECK(max_difference(model, alone) <= 1e-11);
     CHECK(difference_from_root(model) == 0.0);
     CHECK(got.epochs.back().at("loss") == Approx(expected.epochs.back().at("loss")).epsilon(1e-9));
     CHECK(got.epochs.back().at("loss") < got.epochs.front().at("loss"));
@@ -149,6 +151,7 @@ TEST_CASE("data parallel: Newton full batch, its Hessian from summed gradients")
     optim::fit(alone, alone_opt, testing::bce, whole, {.epochs = 3});
     dist::fit(model, opt, testing::bce, shard, {.epochs = 3});
     INFO("rank " << dist::rank() << " of " << dist::world_size());
+    // Central differences divide the sums' rounding by 2h = 2e-5: 1.5e-10 measured.
     CHECK(max_difference(model, alone) <= 1e-9);
     CHECK(difference_from_root(model) == 0.0);
 }
