@@ -84,6 +84,9 @@ void run_or_abort(const std::function<void()>& body, int status) {
     } catch (const std::exception& e) {
         if (world_size() <= 1) throw;
         abort(e.what(), status);
+    } catch (...) {
+        if (world_size() <= 1) throw;
+        abort("an exception that is not a std::exception", status);
     }
 }
 
