@@ -19,11 +19,12 @@ packages=(
   libclang-rt-14-dev                 # clang's libFuzzer, ASan and UBSan runtimes
   libopenmpi-dev openmpi-bin         # tapegrad::distributed (MPI) and its mpirun tests
 )
-# Extra groups, asked for by name: ./install-deps.sh graphviz torch valgrind
+# Extra groups, asked for by name: ./install-deps.sh graphviz torch libtorch valgrind
 for extra in "$@"; do
   case "$extra" in
     graphviz) packages+=(graphviz) ;;
     torch) packages+=(python3-torch python3-numpy) ;;
+    libtorch) packages+=(libtorch-dev) ;;  # bench/libtorch_bench (cmake -DTAPEGRAD_BENCH_LIBTORCH=ON)
     valgrind) packages+=(valgrind) ;;  # the memcheck run of tests/fuzz/README.md
     *) echo "install-deps: unknown group '$extra'" >&2; exit 2 ;;
   esac

@@ -1,6 +1,7 @@
-// Arithmetic. Each op: its metadata and local rule, the forward value, the backward rule on
-// arrays and the same rule in tensor ops (backward_graph, for higher-order gradients).
+// Arithmetic. Each op: its metadata and local rule, the forward value and the backward rule,
+// written once for arrays and tensors (op.hpp) unless a mask needs other code on each side.
 // g is the gradient arriving at the result; accumulate() sums broadcast axes away.
+#include <type_traits>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 #include <xtensor/xvectorize.hpp>
@@ -26,12 +27,7 @@ struct Add {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return checked_pair(info.name, in) + *in[1];
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad());
-        c.accumulate(1, c.grad());
-    }
-    static void backward_graph(GraphContext& c) {
+    static void backward(auto& c) {
         c.accumulate(0, c.grad());
         c.accumulate(1, c.grad());
     }
@@ -44,12 +40,7 @@ struct Sub {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return checked_pair(info.name, in) - *in[1];
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad());
-        c.accumulate(1, -c.grad());
-    }
-    static void backward_graph(GraphContext& c) {
+    static void backward(auto& c) {
         c.accumulate(0, c.grad());
         c.accumulate(1, -c.grad());
     }
@@ -62,12 +53,7 @@ struct Mul {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return checked_pair(info.name, in) * *in[1];
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() * c.in(1));
-        c.accumulate(1, c.grad() * c.in(0));
-    }
-    static void backward_graph(GraphContext& c) {
+    static void backward(auto& c) {
         c.accumulate(0, c.grad() * c.in(1));
         c.accumulate(1, c.grad() * c.in(0));
     }
@@ -80,12 +66,7 @@ struct Div {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return checked_pair(info.name, in) / *in[1];
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() / c.in(1));
-        c.accumulate(1, -c.grad() * c.out() / c.in(1));
-    }
-    static void backward_graph(GraphContext& c) {
+    static void backward(auto& c) {
         c.accumulate(0, c.grad() / c.in(1));
         c.accumulate(1, -c.grad() * c.out() / c.in(1));
     }
@@ -97,11 +78,7 @@ struct Neg {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return -*in[0];
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, -c.grad());
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, -c.grad()); }
+    static void backward(auto& c) { c.accumulate(0, -c.grad()); }
 };
 
 struct AddScalar {
@@ -114,11 +91,7 @@ struct AddScalar {
         const T s = static_cast<T>(args.s0);
         return *in[0] + s;
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad());
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad()); }
+    static void backward(auto& c) { c.accumulate(0, c.grad()); }
 };
 
 struct MulScalar {
@@ -131,12 +104,7 @@ struct MulScalar {
         const T s = static_cast<T>(args.s0);
         return *in[0] * s;
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        const T s = static_cast<T>(c.scalar(0));
-        c.accumulate(0, c.grad() * s);
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * c.scalar(0)); }
+    static void backward(auto& c) { c.accumulate(0, c.grad() * c.constant(c.scalar(0))); }
 };
 
 struct RSubScalar {
@@ -149,11 +117,7 @@ struct RSubScalar {
         const T s = static_cast<T>(args.s0);
         return s - *in[0];
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, -c.grad());
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, -c.grad()); }
+    static void backward(auto& c) { c.accumulate(0, -c.grad()); }
 };
 
 struct RDivScalar {
@@ -166,11 +130,7 @@ struct RDivScalar {
         const T s = static_cast<T>(args.s0);
         return s / *in[0];
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, -c.grad() * c.out() / c.in(0));
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, -c.grad() * c.out() / c.in(0)); }
+    static void backward(auto& c) { c.accumulate(0, -c.grad() * c.out() / c.in(0)); }
 };
 
 // a^b elementwise by std::pow: xsimd 8.1's SSE2 pow of two batches gives 0 for 0^-1 and
@@ -228,67 +188,53 @@ struct PowScalar {
         if (p == T(2)) return *in[0] * *in[0];
         return xt::pow(*in[0], p);
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        const T p = static_cast<T>(c.scalar(0));
-        if (p == T(0)) return;  // a constant: no contribution
-        c.accumulate(0, c.grad() * p * xt::pow(c.in(0), p - T(1)));
-    }
-    static void backward_graph(GraphContext& c) {
-        const double p = c.scalar(0);
-        if (p == 0) return;
+    static void backward(auto& c) {
+        const auto p = c.constant(c.scalar(0));
+        if (p == 0) return;  // a constant: no contribution
         c.accumulate(0, c.grad() * p * pow(c.in(0), p - 1));
     }
 };
 
 // maximum/minimum: the gradient goes to the chosen input, half to each on a tie (PyTorch).
-struct Maximum {
+template <bool IsMax>
+struct Extremum {
     static constexpr OpInfo info{
-        .name = "maximum",
-        .rule = "∂out/∂a = [a > b] + ½[a = b], ∂out/∂b = [b > a] + ½[a = b]",
+        .name = IsMax ? "maximum" : "minimum",
+        .rule = IsMax ? "∂out/∂a = [a > b] + ½[a = b], ∂out/∂b = [b > a] + ½[a = b]"
+                      : "∂out/∂a = [a < b] + ½[a = b], ∂out/∂b = [b < a] + ½[a = b]",
         .elementwise = true};
     template <class T>
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::maximum(checked_pair(info.name, in), *in[1]);
+        const auto& a = checked_pair(info.name, in);
+        if constexpr (IsMax) {
+            return xt::maximum(a, *in[1]);
+        } else {
+            return xt::minimum(a, *in[1]);
+        }
+    }
+    // [x is chosen over y]: x > y for maximum, x < y for minimum; on arrays and on tensors.
+    template <class X>
+    static auto chosen(const X& x, const X& y) {
+        if constexpr (std::is_same_v<X, Tensor>) {
+            return IsMax ? gt(x, y) : lt(x, y);
+        } else if constexpr (IsMax) {
+            return x > y;
+        } else {
+            return x < y;
+        }
     }
     template <class T>
     static void backward(BackwardContext<T>& c) {
         const auto& a = c.in(0);
         const auto& b = c.in(1);
-        c.accumulate(0,
-                     c.grad() * xt::where(a > b, T(1), xt::where(xt::equal(a, b), T(0.5), T(0))));
-        c.accumulate(1,
-                     c.grad() * xt::where(b > a, T(1), xt::where(xt::equal(a, b), T(0.5), T(0))));
+        const auto tie = xt::where(xt::equal(a, b), T(0.5), T(0));
+        c.accumulate(0, c.grad() * xt::where(chosen(a, b), T(1), tie));
+        c.accumulate(1, c.grad() * xt::where(chosen(b, a), T(1), tie));
     }
     static void backward_graph(GraphContext& c) {
-        const Tensor tie = eq(c.in(0), c.in(1)) * 0.5;
-        c.accumulate(0, c.grad() * (gt(c.in(0), c.in(1)) + tie));
-        c.accumulate(1, c.grad() * (gt(c.in(1), c.in(0)) + tie));
-    }
-};
-
-struct Minimum {
-    static constexpr OpInfo info{
-        .name = "minimum",
-        .rule = "∂out/∂a = [a < b] + ½[a = b], ∂out/∂b = [b < a] + ½[a = b]",
-        .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::minimum(checked_pair(info.name, in), *in[1]);
-    }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        const auto& a = c.in(0);
-        const auto& b = c.in(1);
-        c.accumulate(0,
-                     c.grad() * xt::where(a < b, T(1), xt::where(xt::equal(a, b), T(0.5), T(0))));
-        c.accumulate(1,
-                     c.grad() * xt::where(b < a, T(1), xt::where(xt::equal(a, b), T(0.5), T(0))));
-    }
-    static void backward_graph(GraphContext& c) {
-        const Tensor tie = eq(c.in(0), c.in(1)) * 0.5;
-        c.accumulate(0, c.grad() * (lt(c.in(0), c.in(1)) + tie));
-        c.accumulate(1, c.grad() * (lt(c.in(1), c.in(0)) + tie));
+        const Tensor a = c.in(0), b = c.in(1), tie = eq(a, b) * 0.5;
+        c.accumulate(0, c.grad() * (chosen(a, b) + tie));
+        c.accumulate(1, c.grad() * (chosen(b, a) + tie));
     }
 };
 
@@ -355,10 +301,10 @@ Tensor pow(const Tensor& a, double exponent) {
     return apply<PowScalar>({&a}, {.s0 = exponent});
 }
 Tensor maximum(const Tensor& a, const Tensor& b) {
-    return apply<Maximum>({&a, &b});
+    return apply<Extremum<true>>({&a, &b});
 }
 Tensor minimum(const Tensor& a, const Tensor& b) {
-    return apply<Minimum>({&a, &b});
+    return apply<Extremum<false>>({&a, &b});
 }
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     return apply<Where>({&cond, &a, &b});

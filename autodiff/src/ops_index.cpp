@@ -3,6 +3,7 @@
 // (narrow's is a concat with zeros; gather_rows' is scatter_add_rows, and the other way round).
 #include <algorithm>
 #include <numeric>
+#include <span>
 
 #include "op_checks.hpp"
 #include "tapegrad/autodiff/creation.hpp"
@@ -16,6 +17,24 @@ namespace {
 // Rows are contiguous in row-major storage, so row copies are plain memory copies.
 std::size_t row_size(const Shape& s) {
     return std::accumulate(s.begin() + 1, s.end(), std::size_t{1}, std::multiplies<>());
+}
+
+// Row i of out is row index[i] of x: gather_rows forward, scatter_add_rows backward.
+template <class T>
+void gather_rows_into(const T* x, std::size_t row, std::span<const std::int64_t> index, T* out) {
+    for (std::size_t i = 0; i < index.size(); ++i)
+        std::copy_n(x + static_cast<std::size_t>(index[i]) * row, row, out + i * row);
+}
+
+// Row i of src is added into row index[i] of out (a repeated index adds up): scatter_add_rows
+// forward, gather_rows backward.
+template <class T>
+void scatter_add_rows_into(const T* src, std::size_t row, std::span<const std::int64_t> index,
+                           T* out) {
+    for (std::size_t i = 0; i < index.size(); ++i, src += row) {
+        T* dst = out + static_cast<std::size_t>(index[i]) * row;
+        for (std::size_t j = 0; j < row; ++j) dst[j] += src[j];
+    }
 }
 
 std::size_t product(const Shape& s, std::size_t from, std::size_t to) {
@@ -120,9 +139,7 @@ struct GatherRows {
         const std::size_t rs = row_size(s);
         s[0] = args.ints.size();
         xt::xarray<T> out = xt::xarray<T>::from_shape(s);
-        for (std::size_t i = 0; i < args.ints.size(); ++i)
-            std::copy_n(in[0]->data() + static_cast<std::size_t>(args.ints[i]) * rs, rs,
-                        out.data() + i * rs);
+        gather_rows_into(in[0]->data(), rs, args.ints, out.data());
         return out;
     }
     template <class T>
@@ -130,11 +147,7 @@ struct GatherRows {
         if (!c.needs(0)) return;
         const std::size_t rs = row_size(c.in_shape(0));
         xt::xarray<T> g = xt::zeros<T>(c.in_shape(0));
-        const T* src = c.grad().data();
-        for (std::size_t i = 0; i < c.ints().size(); ++i, src += rs) {
-            T* dst = g.data() + static_cast<std::size_t>(c.ints()[i]) * rs;
-            for (std::size_t j = 0; j < rs; ++j) dst[j] += src[j];
-        }
+        scatter_add_rows_into(c.grad().data(), rs, c.ints(), g.data());
         c.accumulate(0, std::move(g));
     }
     static void backward_graph(GraphContext& c) {
@@ -152,11 +165,7 @@ struct ScatterAddRows {
         const std::size_t rs = row_size(s);
         s[0] = static_cast<std::size_t>(args.ints[0]);
         xt::xarray<T> out = xt::zeros<T>(s);
-        const T* src = in[0]->data();
-        for (std::size_t i = 1; i < args.ints.size(); ++i, src += rs) {
-            T* dst = out.data() + static_cast<std::size_t>(args.ints[i]) * rs;
-            for (std::size_t j = 0; j < rs; ++j) dst[j] += src[j];
-        }
+        scatter_add_rows_into(in[0]->data(), rs, args.ints.subspan(1), out.data());
         return out;
     }
     template <class T>
@@ -164,9 +173,7 @@ struct ScatterAddRows {
         if (!c.needs(0)) return;
         const std::size_t rs = row_size(c.in_shape(0));
         xt::xarray<T> g = xt::xarray<T>::from_shape(c.in_shape(0));
-        for (std::size_t i = 1; i < c.ints().size(); ++i)
-            std::copy_n(c.grad().data() + static_cast<std::size_t>(c.ints()[i]) * rs, rs,
-                        g.data() + (i - 1) * rs);
+        gather_rows_into(c.grad().data(), rs, c.ints().subspan(1), g.data());
         c.accumulate(0, std::move(g));
     }
     static void backward_graph(GraphContext& c) {

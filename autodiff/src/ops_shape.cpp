@@ -72,11 +72,8 @@ struct BroadcastTo {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
         return xt::broadcast(*in[0], shape_from_ints(args.ints));
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad());  // accumulate() sums the broadcast axes away
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad()); }  // sum_to
+    // accumulate() sums the broadcast axes away (sum_to, in a recorded pass).
+    static void backward(auto& c) { c.accumulate(0, c.grad()); }
 };
 
 // ints: the target shape. The adjoint of broadcast_to, and broadcast_to is its adjoint.
@@ -102,11 +99,7 @@ struct Clone {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return *in[0];
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad());
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad()); }
+    static void backward(auto& c) { c.accumulate(0, c.grad()); }
 };
 
 // concat and stack are one copy pattern: the output is `outer` rows, and row o holds block o

@@ -1,5 +1,6 @@
-// Elementwise functions of one tensor: value and local derivative side by side, the rule on
-// arrays and again in tensor ops (backward_graph). g is the gradient arriving at the result.
+// Elementwise functions of one tensor: value and local derivative side by side, the rule written
+// once for arrays and tensors where it can be (op.hpp), on arrays and again in tensor ops
+// (backward_graph) where a mask needs other code. g is the gradient arriving at the result.
 // For the rules that are not smooth (relu, abs, clamp) the mask is a constant: the second
 // derivative is 0 there, as in PyTorch.
 #include <cmath>
@@ -22,11 +23,7 @@ struct Square {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return *in[0] * *in[0];
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() * T(2) * c.in(0));
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * 2.0 * c.in(0)); }
+    static void backward(auto& c) { c.accumulate(0, c.grad() * 2 * c.in(0)); }
 };
 
 struct Sqrt {
@@ -36,11 +33,7 @@ struct Sqrt {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::sqrt(*in[0]);
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() / (T(2) * c.out()));
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() / (2.0 * c.out())); }
+    static void backward(auto& c) { c.accumulate(0, c.grad() / (2 * c.out())); }
 };
 
 struct Exp {
@@ -50,11 +43,7 @@ struct Exp {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::exp(*in[0]);
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() * c.out());
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * c.out()); }
+    static void backward(auto& c) { c.accumulate(0, c.grad() * c.out()); }
 };
 
 struct Log {
@@ -63,11 +52,7 @@ struct Log {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::log(*in[0]);  // NaN for x < 0, -inf at 0: IEEE, as NumPy
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() / c.in(0));
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() / c.in(0)); }
+    static void backward(auto& c) { c.accumulate(0, c.grad() / c.in(0)); }
 };
 
 struct Abs {
@@ -77,11 +62,7 @@ struct Abs {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::abs(*in[0]);
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() * xt::sign(c.in(0)));
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * sign(c.in(0))); }
+    static void backward(auto& c) { c.accumulate(0, c.grad() * sign(c.in(0))); }
 };
 
 struct Sin {
@@ -90,11 +71,7 @@ struct Sin {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::sin(*in[0]);
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() * xt::cos(c.in(0)));
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, c.grad() * cos(c.in(0))); }
+    static void backward(auto& c) { c.accumulate(0, c.grad() * cos(c.in(0))); }
 };
 
 struct Cos {
@@ -103,11 +80,7 @@ struct Cos {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::cos(*in[0]);
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, -c.grad() * xt::sin(c.in(0)));
-    }
-    static void backward_graph(GraphContext& c) { c.accumulate(0, -c.grad() * sin(c.in(0))); }
+    static void backward(auto& c) { c.accumulate(0, -c.grad() * sin(c.in(0))); }
 };
 
 struct Tanh {
@@ -117,13 +90,7 @@ struct Tanh {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::tanh(*in[0]);
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() * (T(1) - c.out() * c.out()));
-    }
-    static void backward_graph(GraphContext& c) {
-        c.accumulate(0, c.grad() * (1.0 - square(c.out())));
-    }
+    static void backward(auto& c) { c.accumulate(0, c.grad() * (1 - c.out() * c.out())); }
 };
 
 struct Sigmoid {
@@ -134,13 +101,7 @@ struct Sigmoid {
         // exp(-x) overflows to inf for very negative x, and 1/(1+inf) = 0: no NaN.
         return T(1) / (T(1) + xt::exp(-*in[0]));
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        c.accumulate(0, c.grad() * c.out() * (T(1) - c.out()));
-    }
-    static void backward_graph(GraphContext& c) {
-        c.accumulate(0, c.grad() * c.out() * (1.0 - c.out()));
-    }
+    static void backward(auto& c) { c.accumulate(0, c.grad() * c.out() * (1 - c.out())); }
 };
 
 struct Relu {
@@ -233,19 +194,13 @@ struct Gelu {
         const T r = static_cast<T>(1.0 / std::numbers::sqrt2);
         return *in[0] * T(0.5) * (T(1) + xt::erf(*in[0] * r));
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        const T r = static_cast<T>(1.0 / std::numbers::sqrt2);
-        const T k = static_cast<T>(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+    // Φ(x) = (1 + erf(x/√2))/2 and φ(x) = exp(-x²/2)/√(2π).
+    static void backward(auto& c) {
+        const auto r = c.constant(1.0 / std::numbers::sqrt2);
+        const auto k = c.constant(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+        const auto half = c.constant(0.5);
         const auto& x = c.in(0);
-        c.accumulate(
-            0, c.grad() * (T(0.5) * (T(1) + xt::erf(x * r)) + x * k * xt::exp(T(-0.5) * x * x)));
-    }
-    static void backward_graph(GraphContext& c) {
-        const Tensor x = c.in(0);
-        const double r = 1.0 / std::numbers::sqrt2,
-                     k = 0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2;
-        c.accumulate(0, c.grad() * ((erf(x * r) + 1.0) * 0.5 + x * k * exp(square(x) * -0.5)));
+        c.accumulate(0, c.grad() * (half * (1 + erf(x * r)) + x * k * exp(-half * x * x)));
     }
 };
 
@@ -256,13 +211,9 @@ struct Erf {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::erf(*in[0]);
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        const T k = static_cast<T>(std::numbers::inv_sqrtpi * 2);
-        c.accumulate(0, c.grad() * k * xt::exp(-c.in(0) * c.in(0)));
-    }
-    static void backward_graph(GraphContext& c) {
-        c.accumulate(0, c.grad() * (std::numbers::inv_sqrtpi * 2) * exp(-square(c.in(0))));
+    static void backward(auto& c) {
+        const auto k = c.constant(std::numbers::inv_sqrtpi * 2);
+        c.accumulate(0, c.grad() * k * exp(-c.in(0) * c.in(0)));
     }
 };
 

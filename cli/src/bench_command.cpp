@@ -1,17 +1,11 @@
 #include "bench_command.hpp"
 
 #include <cblas.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <cstdio>
 #include <functional>
 #include <iostream>
-#include <numbers>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -24,6 +18,7 @@
 #include <tapegrad/nn/nn.hpp>
 #include <tapegrad/optim/optim.hpp>
 
+#include "../../bench/bench_common.hpp"  // shared with LibTorch's side, bench/libtorch_bench.cpp
 #include "command.hpp"
 #include "exit_status.hpp"
 #include "model_spec.hpp"
@@ -37,86 +32,18 @@ namespace tapegrad::cli {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::JsonLine;
+using bench::matmul_line;
+using bench::median;
+using bench::median_seconds;
+using bench::Seconds;
+using bench::Stopwatch;
 
-// Wall-clock time, and the CPU time of the whole process (all its threads) beside it: on a
-// machine shared with other jobs the CPU time still says what the work cost.
-struct Stopwatch {
-    Clock::time_point wall0 = Clock::now();
-    double cpu0 = cpu_now();
-    static double cpu_now() {
-        timespec ts{};
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-    }
-    double wall() const { return std::chrono::duration<double>(Clock::now() - wall0).count(); }
-    double cpu() const { return cpu_now() - cpu0; }
-};
-
-struct Seconds {
-    double wall = 0, cpu = 0;
-};
-
-double median(std::vector<double> v) {
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    return v[v.size() / 2];
+// The run's context on every line, as compare checks it.
+std::string finish(JsonLine& line, Dtype dtype) {
+    return line.finish(num_threads(), openblas_get_num_threads(), openblas_get_corename(),
+                       dtype == f32 ? "f32" : "f64");
 }
-
-// The medians of `reps` timings of f (the median shrugs off a noisy neighbour).
-template <class F>
-Seconds median_seconds(int reps, F&& f) {
-    std::vector<double> wall, cpu;
-    for (int r = 0; r < reps; ++r) {
-        const Stopwatch sw;
-        f();
-        wall.push_back(sw.wall());
-        cpu.push_back(sw.cpu());
-    }
-    return {median(wall), median(cpu)};
-}
-
-double peak_rss_mb() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_maxrss) / 1024.0;  // kB on Linux
-}
-
-// One JSON object on one line; keys in the order added, then the run's context.
-class JsonLine {
-  public:
-    explicit JsonLine(const char* bench) { text_ = std::string("{\"bench\": \"") + bench + "\""; }
-    JsonLine& num(const char* key, double v, int digits = 6) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-        text_ += std::string(", \"") + key + "\": " + (std::isfinite(v) ? buf : "null");
-        return *this;
-    }
-    JsonLine& list(const char* key, const std::vector<double>& v) {
-        text_ += std::string(", \"") + key + "\": [";
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            char buf[64];
-            std::snprintf(buf, sizeof buf, "%s%.6g", i ? ", " : "", v[i]);
-            text_ += buf;
-        }
-        text_ += "]";
-        return *this;
-    }
-    JsonLine& str(const char* key, const std::string& v) {
-        text_ += std::string(", \"") + key + "\": \"" + v + "\"";
-        return *this;
-    }
-    // What compare checks before it puts two figures side by side.
-    std::string finish(Dtype dtype) {
-        num("threads", num_threads());
-        num("blas_threads", openblas_get_num_threads());
-        str("blas_core", openblas_get_corename());
-        str("dtype", dtype == f32 ? "f32" : "f64");
-        return text_ + "}\n";
-    }
-
-  private:
-    std::string text_;
-};
 
 // One plain training step: record the loss, differentiate it, update.
 template <class Loss>
@@ -153,11 +80,26 @@ void tiny(const BenchArgs& args, Dtype dtype, std::ostream& out) {
     const Seconds elapsed{sw.wall(), sw.cpu()};
     NoGrad no_grad;
     const double final_loss = nn::bce_with_logits(model(x), y).item();
-    out << JsonLine("tiny")
-               .num("us_per_step", elapsed.wall / kSteps * 1e6, 5)
-               .num("us_per_step_cpu", elapsed.cpu / kSteps * 1e6, 5)
-               .num("final_loss", final_loss, 9)
-               .finish(dtype);
+    out << finish(JsonLine("tiny")
+                      .num("us_per_step", elapsed.wall / kSteps * 1e6, 5)
+                      .num("us_per_step_cpu", elapsed.cpu / kSteps * 1e6, 5)
+                      .num("final_loss", final_loss, 9),
+                  dtype);
+}
+
+// C = op(A)·op(B), row-major, straight through cblas: op transposes when its flag is set; C is
+// m×n, the inner dimension k.
+template <class T>
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const T* a,
+          const T* b, T* c) {
+    const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n),
+               K = static_cast<blasint>(k);
+    const auto ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
+    const blasint lda = trans_a ? M : K, ldb = trans_b ? K : N;
+    if constexpr (std::is_same_v<T, float>)
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1, a, lda, b, ldb, 0, c, N);
+    else
+        cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, 1, a, lda, b, ldb, 0, c, N);
 }
 
 // ---- fmnist ---------------------------------------------------------------------------------
@@ -184,6 +126,43 @@ nn::Sequential fmnist_model(Dtype dtype) {
                           default_linear(128, 10, dtype, gen)};
 }
 
+// The limit of an fmnist epoch here: the products of every step of one epoch alone, through
+// cblas on buffers of the same shapes (per layer, in → out: forward a·Wᵀ; backward gᵀ·a for the
+// weight and g·W for the input of every layer but the first), the rest of a step left out.
+// widths: 784, 256, 128, 10.
+template <class T>
+Seconds epoch_products(std::size_t rows, std::size_t batch,
+                       const std::vector<std::size_t>& widths) {
+    const std::size_t layers = widths.size() - 1;
+    // 0.01 everywhere: no denormals, no NaN, the speed of any other values.
+    std::vector<std::vector<T>> act(widths.size()), grad(widths.size()), w(layers), dw(layers);
+    for (std::size_t l = 0; l < widths.size(); ++l) {
+        act[l].assign(batch * widths[l], T(0.01));
+        grad[l].assign(batch * widths[l], T(0.01));
+    }
+    for (std::size_t l = 0; l < layers; ++l) {
+        w[l].assign(widths[l + 1] * widths[l], T(0.01));
+        dw[l].assign(widths[l + 1] * widths[l], T(0.01));
+    }
+    auto epoch = [&] {
+        for (std::size_t r0 = 0; r0 < rows; r0 += batch) {
+            const std::size_t b = std::min(batch, rows - r0);
+            for (std::size_t l = 0; l < layers; ++l)
+                gemm<T>(false, true, b, widths[l + 1], widths[l], act[l].data(), w[l].data(),
+                        act[l + 1].data());
+            for (std::size_t l = layers; l-- > 0;) {
+                gemm<T>(true, false, widths[l + 1], widths[l], b, grad[l + 1].data(), act[l].data(),
+                        dw[l].data());
+                if (l > 0)
+                    gemm<T>(false, false, b, widths[l], widths[l + 1], grad[l + 1].data(),
+                            w[l].data(), grad[l].data());
+            }
+        }
+    };
+    epoch();  // warm-up: OpenBLAS's buffers
+    return median_seconds(3, epoch);
+}
+
 void fmnist(const BenchArgs&, Dtype dtype, std::ostream& out) {
     data::Dataset train = data::load_fashion_mnist(true);  // x [60000, 784] in [0, 1], y classes
     data::Dataset test = data::load_fashion_mnist(false);
@@ -206,73 +185,42 @@ void fmnist(const BenchArgs&, Dtype dtype, std::ostream& out) {
     }
     NoGrad no_grad;
     const double acc = accuracy(model(test.x), test.y);
-    out << JsonLine("fmnist")
-               .num("s_per_epoch_median", median(times), 5)
-               .num("s_per_epoch_median_cpu", median(cpu_times), 5)
-               .list("s_per_epoch", times)
-               .num("test_acc", acc, 5)
-               .num("peak_rss_mb", peak_rss_mb(), 5)
-               .finish(dtype);
+    const std::vector<std::size_t> widths{784, 256, 128, 10};
+    const Seconds products = dtype == f32 ? epoch_products<float>(train.size(), 128, widths)
+                                          : epoch_products<double>(train.size(), 128, widths);
+    out << finish(JsonLine("fmnist")
+                      .num("s_per_epoch_median", median(times), 5)
+                      .num("s_per_epoch_median_cpu", median(cpu_times), 5)
+                      .list("s_per_epoch", times)
+                      .num("test_acc", acc, 5)
+                      .num("peak_rss_mb", bench::peak_rss_mb(), 5)
+                      .num("s_epoch_products", products.wall, 5)
+                      .num("s_epoch_products_cpu", products.cpu, 5)
+                      .num("vs_products", median(times) / products.wall, 4)
+                      .num("vs_products_cpu", median(cpu_times) / products.cpu, 4),
+                  dtype);
 }
 
 // ---- logreg ---------------------------------------------------------------------------------
 
-// The data both sides draw (bench/torch_bench.py has the NumPy twin): draw k of stream s is
-// splitmix64's mix(s + (k + 1)·golden), so any row can be drawn without the ones before it.
-std::uint64_t draw(std::uint64_t stream, std::uint64_t k) {
-    std::uint64_t z = stream + (k + 1) * 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-// (0, 1), never 0 or 1.
-double open_uniform(std::uint64_t z) {
-    return (static_cast<double>(z >> 11) + 0.5) * 0x1p-53;
-}
-// Box–Muller on draws (2p, 2p + 1): normals 2p and 2p + 1 of the stream.
-void normal_pair(std::uint64_t stream, std::uint64_t p, double& n0, double& n1) {
-    const double u1 = open_uniform(draw(stream, 2 * p)), u2 = open_uniform(draw(stream, 2 * p + 1));
-    const double r = std::sqrt(-2.0 * std::log(u1));
-    n0 = r * std::cos(2.0 * std::numbers::pi * u2);
-    n1 = r * std::sin(2.0 * std::numbers::pi * u2);
-}
-
-constexpr std::size_t kLogregRows = 2'000'000, kLogregFeatures = 20;
-
-// x: standard normals of stream 1, row-major. The rule w·x + b: normals 0..20 of stream 2.
-// y = [w·x + b + log(u/(1-u)) > 0] with u from stream 3: logistic noise, so that
-// P(y = 1 | x) = sigmoid(w·x + b) exactly.
+// The data every side draws (bench/bench_common.hpp).
 template <class T>
 data::Dataset logreg_data(std::size_t rows, std::size_t features) {
-    std::vector<double> rule(features + 2);
-    for (std::size_t p = 0; p < rule.size() / 2; ++p)
-        normal_pair(2, p, rule[2 * p], rule[2 * p + 1]);
     auto x = xt::xarray<T>::from_shape({rows, features});
     auto y = xt::xarray<T>::from_shape({rows, 1});
-    std::vector<double> v(features);
-    for (std::size_t i = 0; i < rows; ++i) {
-        for (std::size_t j = 0; j < features; j += 2)
-            normal_pair(1, (i * features + j) / 2, v[j], v[j + 1]);
-        double z = rule[features];
-        for (std::size_t j = 0; j < features; ++j) {
-            z = z + rule[j] * v[j];
-            x.data()[i * features + j] = static_cast<T>(static_cast<float>(v[j]));
-        }
-        const double u = open_uniform(draw(3, i));
-        y.data()[i] = z + std::log(u / (1.0 - u)) > 0 ? T(1) : T(0);
-    }
+    bench::logreg_fill<T>(rows, features, x.data(), y.data());
     return {Tensor(std::move(x)), Tensor(std::move(y))};
 }
 
 data::Dataset logreg_rows(Dtype dtype) {
-    return dtype == f32 ? logreg_data<float>(kLogregRows, kLogregFeatures)
-                        : logreg_data<double>(kLogregRows, kLogregFeatures);
+    return dtype == f32 ? logreg_data<float>(bench::kLogregRows, bench::kLogregFeatures)
+                        : logreg_data<double>(bench::kLogregRows, bench::kLogregFeatures);
 }
 
 void logreg(const BenchArgs&, Dtype dtype, std::ostream& out) {
     const data::Dataset data = logreg_rows(dtype);
     Generator gen(0);
-    nn::Linear model = default_linear(kLogregFeatures, 1, dtype, gen);
+    nn::Linear model = default_linear(bench::kLogregFeatures, 1, dtype, gen);
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     data::DataLoader loader(data, {.batch_size = 256, .shuffle = true, .seed = 0});
     const Stopwatch sw;
@@ -299,19 +247,10 @@ void logreg(const BenchArgs&, Dtype dtype, std::ostream& out) {
     const Seconds t_grad = median_seconds(5, full_grad);
     const auto xs = data.x.to_array<double>();
     const auto ys = data.y.to_array<double>();
-    double sx = 0, sy = 0;
-    for (const double e : xs) sx += e;
-    for (const double e : ys) sy += e;
-    out << JsonLine("logreg")
-               .num("s_per_epoch", epoch.wall, 5)
-               .num("s_per_epoch_cpu", epoch.cpu, 5)
-               .num("full_loss", full_loss, 9)
-               .num("acc", acc, 6)
-               .num("s_full_batch_grad", t_grad.wall, 5)
-               .num("s_full_batch_grad_cpu", t_grad.cpu, 5)
-               .num("data_mean_x", sx / static_cast<double>(xs.size()), 9)
-               .num("data_pos_frac", sy / static_cast<double>(ys.size()), 9)
-               .finish(dtype);
+    JsonLine line =
+        bench::logreg_line(epoch, full_loss, acc, t_grad, bench::mean_of(xs.data(), xs.size()),
+                           bench::mean_of(ys.data(), ys.size()));
+    out << finish(line, dtype);
 }
 
 // ---- fmnist-dp, logreg-dp: data parallel -----------------------------------------------------
@@ -337,16 +276,17 @@ void fit_timed(const char* name, nn::Module& model, optim::Optimizer& opt,
     const auto result = fit_on_processes(model, opt, loss, loader,
                                          {.epochs = epochs, .callbacks = {&times}}, &cost);
     const double total = std::accumulate(times.wall.begin(), times.wall.end(), 0.0);
-    out << JsonLine(name)
-               .num("processes", process_count())
-               .num("s_per_epoch_median", median(times.wall), 5)
-               .list("s_per_epoch", times.wall)
-               .num("steps_per_epoch", static_cast<double>(loader.num_batches()))
-               .num("allreduce_ms_per_step",
-                    cost.calls ? 1e3 * cost.seconds / static_cast<double>(cost.calls) : 0.0, 4)
-               .num("allreduce_share_of_epoch", cost.seconds / total, 4)
-               .num("loss_last_epoch", result.epochs.back().at("loss"), 6)
-               .finish(dtype);
+    out << finish(
+        JsonLine(name)
+            .num("processes", process_count())
+            .num("s_per_epoch_median", median(times.wall), 5)
+            .list("s_per_epoch", times.wall)
+            .num("steps_per_epoch", static_cast<double>(loader.num_batches()))
+            .num("allreduce_ms_per_step",
+                 cost.calls ? 1e3 * cost.seconds / static_cast<double>(cost.calls) : 0.0, 4)
+            .num("allreduce_share_of_epoch", cost.seconds / total, 4)
+            .num("loss_last_epoch", result.epochs.back().at("loss"), 6),
+        dtype);
 }
 
 void fmnist_dp(const BenchArgs&, Dtype dtype, std::ostream& out) {
@@ -363,7 +303,7 @@ void fmnist_dp(const BenchArgs&, Dtype dtype, std::ostream& out) {
 void logreg_dp(const BenchArgs&, Dtype dtype, std::ostream& out) {
     const data::Dataset train = logreg_rows(dtype);
     Generator gen(0);
-    nn::Linear model = default_linear(kLogregFeatures, 1, dtype, gen);
+    nn::Linear model = default_linear(bench::kLogregFeatures, 1, dtype, gen);
     optim::SGD opt(model.parameters(), {.lr = 0.1});
     fit_timed("logreg-dp", model, opt, bce, train, 256, 3, dtype, out);
 }
@@ -374,16 +314,9 @@ void logreg_dp(const BenchArgs&, Dtype dtype, std::ostream& out) {
 // C = A·B, then dA = G·Bᵀ and dB = Aᵀ·G (the transposes by flag, as the tape does them).
 template <class T>
 void direct_products(std::size_t n, const T* a, const T* b, const T* g, T* c, T* da, T* db) {
-    const auto N = static_cast<blasint>(n);
-    if constexpr (std::is_same_v<T, float>) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1, a, N, b, N, 0, c, N);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, N, 1, g, N, b, N, 0, da, N);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, N, N, 1, a, N, g, N, 0, db, N);
-    } else {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1, a, N, b, N, 0, c, N);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, N, 1, g, N, b, N, 0, da, N);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, N, N, 1, a, N, g, N, 0, db, N);
-    }
+    gemm<T>(false, false, n, n, n, a, b, c);
+    gemm<T>(false, true, n, n, n, g, b, da);
+    gemm<T>(true, false, n, n, n, a, g, db);
 }
 
 template <class T>
@@ -412,25 +345,8 @@ void matmul(const BenchArgs&, Dtype dtype, std::ostream& out) {
         if (dtype == f32) return direct_step<float>(n, a, b, seed, cf, daf, dbf);
         direct_step<double>(n, a, b, seed, cd, dad, dbd);
     };
-    step();  // warm-up: BLAS buffers, page faults
-    direct();
-    // Alternate the two so that a noisy neighbour hits both alike.
-    std::vector<double> tape_wall, tape_cpu, direct_wall, direct_cpu;
-    for (int r = 0; r < 9; ++r) {
-        const Seconds t = median_seconds(1, step), d = median_seconds(1, direct);
-        tape_wall.push_back(t.wall), tape_cpu.push_back(t.cpu);
-        direct_wall.push_back(d.wall), direct_cpu.push_back(d.cpu);
-    }
-    const double gflop = 3.0 * 2.0 * static_cast<double>(n * n * n) * 1e-9;
-    const double gflops = gflop / median(tape_wall), direct_gflops = gflop / median(direct_wall);
-    out << JsonLine("matmul")
-               .num("n", static_cast<double>(n))
-               .num("gflops", gflops, 4)
-               .num("gflops_cpu", gflop / median(tape_cpu), 4)
-               .num("direct_gflops", direct_gflops, 4)
-               .num("direct_gflops_cpu", gflop / median(direct_cpu), 4)
-               .num("vs_direct", gflops / direct_gflops, 3)
-               .finish(dtype);
+    JsonLine line = matmul_line(n, step, direct);
+    out << finish(line, dtype);
 }
 
 // ---- overhead -------------------------------------------------------------------------------
@@ -452,12 +368,12 @@ void overhead(const BenchArgs&, Dtype dtype, std::ostream& out) {
         for (int i = 0; i < 100; ++i) y = y + b;
         tape.backward(y);
     });
-    out << JsonLine("overhead")
-               .num("ns_add_fwd", fwd.wall / kOps * 1e9, 4)
-               .num("ns_add_fwd_cpu", fwd.cpu / kOps * 1e9, 4)
-               .num("ns_per_op_fwd_plus_bwd", chain.wall / 100 * 1e9, 4)
-               .num("ns_per_op_fwd_plus_bwd_cpu", chain.cpu / 100 * 1e9, 4)
-               .finish(dtype);
+    out << finish(JsonLine("overhead")
+                      .num("ns_add_fwd", fwd.wall / kOps * 1e9, 4)
+                      .num("ns_add_fwd_cpu", fwd.cpu / kOps * 1e9, 4)
+                      .num("ns_per_op_fwd_plus_bwd", chain.wall / 100 * 1e9, 4)
+                      .num("ns_per_op_fwd_plus_bwd_cpu", chain.cpu / 100 * 1e9, 4),
+                  dtype);
 }
 
 using Workload = void (*)(const BenchArgs&, Dtype, std::ostream&);

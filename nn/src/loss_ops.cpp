@@ -1,8 +1,8 @@
-// The fused loss ops: value and local derivative side by side (on arrays, and in tensor ops
-// for higher-order gradients: backward_graph). d = x - y is the difference of
-// input and target; g is the gradient arriving at the (unreduced) loss. Fusing keeps each loss
-// one node on the tape and lets the rules be the exact ones PyTorch uses, including at points
-// where a composition of relu/abs/max would pick a one-sided derivative.
+// The fused loss ops: value and local derivative side by side (written once for arrays and
+// tensors where it can be, op.hpp; else on arrays and in tensor ops, backward_graph). d = x - y is
+// the difference of input and target; g is the gradient arriving at the (unreduced) loss. Fusing
+// keeps each loss one node on the tape and lets the rules be the exact ones PyTorch uses, including
+// at points where a composition of relu/abs/max would pick a one-sided derivative.
 #include "loss_ops.hpp"
 
 #include <algorithm>
@@ -29,14 +29,8 @@ struct SquaredError {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::square(*in[0] - *in[1]);
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        xt::xarray<T> gd = T(2) * (c.in(0) - c.in(1)) * c.grad();
-        c.accumulate(0, gd);
-        c.accumulate(1, -gd);
-    }
-    static void backward_graph(GraphContext& c) {
-        const Tensor gd = (c.in(0) - c.in(1)) * c.grad() * 2.0;
+    static void backward(auto& c) {
+        const auto gd = evaluated(2 * (c.in(0) - c.in(1)) * c.grad());
         c.accumulate(0, gd);
         c.accumulate(1, -gd);
     }
@@ -51,14 +45,9 @@ struct AbsoluteError {
     static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
         return xt::abs(*in[0] - *in[1]);
     }
-    template <class T>
-    static void backward(BackwardContext<T>& c) {
-        xt::xarray<T> gs = xt::sign(c.in(0) - c.in(1)) * c.grad();
-        c.accumulate(0, gs);
-        c.accumulate(1, -gs);
-    }
-    static void backward_graph(GraphContext& c) {  // sign is a constant: 0 second derivative
-        const Tensor gs = sign(c.in(0) - c.in(1)) * c.grad();
+    // sign is a constant in a recorded pass: 0 second derivative.
+    static void backward(auto& c) {
+        const auto gs = evaluated(sign(c.in(0) - c.in(1)) * c.grad());
         c.accumulate(0, gs);
         c.accumulate(1, -gs);
     }

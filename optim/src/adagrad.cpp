@@ -9,18 +9,11 @@ struct AdagradRule {
     static constexpr const char* name = "Adagrad";
     // Saved by state_dict as "param_groups.G.<key>" (lr is the group's own).
     static constexpr OptionField<Options> fields[] = {
-        {"lr_decay", &Options::lr_decay},
-        {"weight_decay", &Options::weight_decay},
-        {"initial_accumulator_value", &Options::initial_accumulator_value},
-        {"eps", &Options::eps},
+        {"lr_decay", &Options::lr_decay, Range::non_negative},
+        {"weight_decay", &Options::weight_decay, Range::non_negative},
+        {"initial_accumulator_value", &Options::initial_accumulator_value, Range::non_negative},
+        {"eps", &Options::eps, Range::non_negative},
         {"maximize", &Options::maximize}};
-
-    static void validate(const Options& o) {
-        require_non_negative(name, {{"lr_decay", o.lr_decay},
-                                    {"weight_decay", o.weight_decay},
-                                    {"initial_accumulator_value", o.initial_accumulator_value},
-                                    {"eps", o.eps}});
-    }
 
     // The maths of adagrad.hpp, line for line.
     template <class T>

@@ -114,18 +114,12 @@ struct AdamRule {
     using Options = std::conditional_t<decoupled, AdamWOptions, AdamOptions>;
     static constexpr const char* name = decoupled ? "AdamW" : "Adam";
     static constexpr OptionField<Options> fields[] = {
-        {"beta1", &Options::betas, 0},  {"beta2", &Options::betas, 1},
-        {"eps", &Options::eps},         {"weight_decay", &Options::weight_decay},
-        {"amsgrad", &Options::amsgrad}, {"maximize", &Options::maximize}};
-
-    static void validate(const Options& o) {
-        require_option(o.eps >= 0, name, "eps", o.eps, "must be >= 0");
-        require_option(o.betas.first >= 0 && o.betas.first < 1, name, "betas.first (beta1)",
-                       o.betas.first, "must be in [0, 1)");
-        require_option(o.betas.second >= 0 && o.betas.second < 1, name, "betas.second (beta2)",
-                       o.betas.second, "must be in [0, 1)");
-        require_option(o.weight_decay >= 0, name, "weight_decay", o.weight_decay, "must be >= 0");
-    }
+        {"beta1", &Options::betas, 0, Range::unit},
+        {"beta2", &Options::betas, 1, Range::unit},
+        {"eps", &Options::eps, Range::non_negative},
+        {"weight_decay", &Options::weight_decay, Range::non_negative},
+        {"amsgrad", &Options::amsgrad},
+        {"maximize", &Options::maximize}};
 
     // The maths of adam.hpp; the per-step scalars in double, the elements in adam_update.
     template <class T>

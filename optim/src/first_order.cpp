@@ -17,10 +17,16 @@ void require_option(bool ok, std::string_view rule, const char* option, double v
     if (!ok) invalid_option(rule, option + (" " + short_text(value)) + " (" + requirement + ")");
 }
 
-void require_non_negative(std::string_view rule,
-                          std::initializer_list<std::pair<const char*, double>> options) {
-    for (const auto& [option, value] : options)
-        require_option(value >= 0, rule, option, value, "must be >= 0");
+void require_in_range(Range range, std::string_view rule, const char* option, double value) {
+    switch (range) {
+        case Range::any:
+            return;
+        case Range::non_negative:
+            return require_option(value >= 0, rule, option, value, "must be >= 0");
+        case Range::unit:
+            return require_option(value >= 0 && value < 1, rule, option, value,
+                                  "must be in [0, 1)");
+    }
 }
 
 namespace detail {

@@ -92,24 +92,14 @@ struct SavedState {
 }  // namespace
 
 LBFGS::LBFGS(std::vector<Tensor> params, LBFGSOptions options)
-    : Optimizer(std::vector<ParamGroup>{}), options_(options) {
-    if (params.empty()) throw ValueError("LBFGS: got an empty parameter list");
+    : ClosureOptimizer("LBFGS", std::move(params), options) {
     check_options(options_);
     // PyTorch's default: max_iter * 5 // 4.
     max_eval_ = options_.max_eval.value_or(options_.max_iter * 5 / 4);
-    add_group({std::move(params), options_.lr});
     numel_ = detail::total_numel(param_groups()[0].params);
 }
 
-void LBFGS::step() {
-    throw ValueError(
-        "LBFGS.step: L-BFGS evaluates the loss several times per step and needs a closure "
-        "(call step(closure) with a function that zeroes the gradients, records a tape, runs "
-        "backward and returns the loss)");
-}
-
-double LBFGS::step(const std::function<double()>& closure) {
-    if (!closure) step();  // throws: a closure is required
+double LBFGS::step_with(const std::function<double()>& closure) {
     // Evaluate the initial f(x) and df/dx.
     const double orig_loss = closure();
     state_.func_evals += 1;

@@ -194,8 +194,7 @@ xt::xarray<double> hessian(const std::function<double()>& closure,
 }
 
 Newton::Newton(std::vector<Tensor> params, NewtonOptions options)
-    : Optimizer(std::vector<ParamGroup>{}), options_(options) {
-    if (params.empty()) throw ValueError("Newton: got an empty parameter list");
+    : ClosureOptimizer("Newton", std::move(params), options) {
     if (!(options_.lr > 0) || !std::isfinite(options_.lr)) {
         throw ValueError("Newton: lr must be positive and finite, got " +
                          std::to_string(options_.lr));
@@ -205,7 +204,7 @@ Newton::Newton(std::vector<Tensor> params, NewtonOptions options)
                          std::to_string(options_.damping));
     }
     std::size_t n = 0;
-    for (const auto& p : params)
+    for (const auto& p : param_groups()[0].params)
         if (p.defined()) n += p.numel();
     if (n > options_.max_params) {
         throw ValueError(
@@ -214,19 +213,9 @@ Newton::Newton(std::vector<Tensor> params, NewtonOptions options)
             " (the Hessian is n x n and takes 2n gradient evaluations per step); "
             "use LBFGS, or raise max_params");
     }
-    add_group({std::move(params), options_.lr});
 }
 
-void Newton::step() {
-    throw ValueError(
-        "Newton.step: Newton's method evaluates the loss and its gradient more than once per "
-        "step and needs a "
-        "closure (call step(closure) with a function that records a tape, runs backward and "
-        "returns the loss)");
-}
-
-double Newton::step(const std::function<double()>& closure) {
-    if (!closure) step();  // throws: a closure is required
+double Newton::step_with(const std::function<double()>& closure) {
     auto& params = param_groups()[0].params;
     const double lr = param_groups()[0].lr;
 

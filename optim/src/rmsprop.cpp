@@ -8,19 +8,13 @@ struct RMSpropRule {
     using Options = RMSpropOptions;
     static constexpr const char* name = "RMSprop";
     // Saved by state_dict as "param_groups.G.<key>" (lr is the group's own).
-    static constexpr OptionField<Options> fields[] = {{"alpha", &Options::alpha},
-                                                      {"eps", &Options::eps},
-                                                      {"weight_decay", &Options::weight_decay},
-                                                      {"momentum", &Options::momentum},
-                                                      {"centered", &Options::centered},
-                                                      {"maximize", &Options::maximize}};
-
-    static void validate(const Options& o) {
-        require_non_negative(name, {{"eps", o.eps},
-                                    {"momentum", o.momentum},
-                                    {"weight_decay", o.weight_decay},
-                                    {"alpha", o.alpha}});
-    }
+    static constexpr OptionField<Options> fields[] = {
+        {"alpha", &Options::alpha, Range::non_negative},
+        {"eps", &Options::eps, Range::non_negative},
+        {"weight_decay", &Options::weight_decay, Range::non_negative},
+        {"momentum", &Options::momentum, Range::non_negative},
+        {"centered", &Options::centered},
+        {"maximize", &Options::maximize}};
 
     // The maths of rmsprop.hpp, line for line.
     template <class T>

@@ -8,14 +8,15 @@ struct SGDRule {
     using Options = SGDOptions;
     static constexpr const char* name = "SGD";
     // Saved by state_dict as "param_groups.G.<key>" (lr is the group's own).
-    static constexpr OptionField<Options> fields[] = {{"momentum", &Options::momentum},
-                                                      {"dampening", &Options::dampening},
-                                                      {"weight_decay", &Options::weight_decay},
-                                                      {"nesterov", &Options::nesterov},
-                                                      {"maximize", &Options::maximize}};
+    static constexpr OptionField<Options> fields[] = {
+        {"momentum", &Options::momentum, Range::non_negative},
+        {"dampening", &Options::dampening},
+        {"weight_decay", &Options::weight_decay, Range::non_negative},
+        {"nesterov", &Options::nesterov},
+        {"maximize", &Options::maximize}};
 
+    // Beyond the fields' ranges.
     static void validate(const Options& o) {
-        require_non_negative(name, {{"momentum", o.momentum}, {"weight_decay", o.weight_decay}});
         if (o.nesterov && (o.momentum <= 0 || o.dampening != 0)) {
             invalid_option(name,
                            "nesterov: Nesterov momentum requires momentum > 0 and "

@@ -1,29 +1,33 @@
 #pragma once
 // How an op is defined: a struct with its metadata (OpInfo), a forward that computes the value
-// from the input values, and its derivative rule twice, side by side: `backward` on arrays (the
-// fast first-order pass) and `backward_graph` in tensor ops, which a recorded pass runs so that
-// the gradient can be differentiated again. apply<Op>() runs the forward and, when a tape
+// from the input values, and its derivative rule. apply<Op>() runs the forward and, when a tape
 // records and an input requires grad, appends the node. Every built-in op with a derivative
-// is written this way (comparisons give constants), and so is a user's custom op:
+// is written this way (comparisons give constants), and so is a user's custom op.
+//
+// The rule is one function template, `backward(auto& c)`, written once for both passes: the
+// fast first-order pass calls it with a BackwardContext<T> (xtensor arrays), a recorded pass
+// with a GraphContext (tensors of the tape, so that the gradient can be differentiated again).
+// Unqualified calls (exp, cos, sign, pow) find xtensor's or tapegrad's function by argument
+// type, and c.constant(v) is v in the rule's element type:
 //
 //   struct Cube {
 //       static constexpr OpInfo info{.name = "cube", .rule = "∂out/∂x = 3x²", .elementwise = true};
 //       template <class T> static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
 //           return (*in[0]) * (*in[0]) * (*in[0]);
 //       }
-//       template <class T> static void backward(BackwardContext<T>& c) {
-//           c.accumulate(0, c.grad() * T(3) * c.in(0) * c.in(0));
-//       }
-//       static void backward_graph(GraphContext& c) {  // optional: second derivatives
-//           c.accumulate(0, c.grad() * 3.0 * square(c.in(0)));
-//       }
+//       static void backward(auto& c) { c.accumulate(0, c.grad() * 3 * c.in(0) * c.in(0)); }
 //   };
 //   Tensor cube(const Tensor& x) { return apply<Cube>({&x}); }
 //
-// Without backward_graph the op is first order only: a recorded pass still computes its
-// gradient, and differentiating that gradient again is an error naming the op.
+// Where the two passes need different code (a BLAS kernel, a mask), an op has
+// `template <class T> static void backward(BackwardContext<T>&)` on arrays and, optionally,
+// `static void backward_graph(GraphContext&)` in tensor ops. Without a rule for tensors the op
+// is first order only: a recorded pass still computes its gradient, and differentiating that
+// gradient again is an error naming the op.
 #include <initializer_list>
 #include <span>
+#include <type_traits>
+#include <utility>
 #include <xtensor/xarray.hpp>
 
 #include "tapegrad/autodiff/tape.hpp"
@@ -74,6 +78,8 @@ class BackwardContext {
     int n_in() const { return node_.n_in; }
     bool needs(int i) const { return rec_.slots[slot(i)]->requires_grad; }
     double scalar(int k) const { return node_.scalar[k]; }
+    // v in the element type, so that a rule on float arrays stays in float.
+    T constant(double v) const { return static_cast<T>(v); }
     std::span<const std::int64_t> ints() const {
         return {rec_.ints.data() + node_.int_begin, static_cast<std::size_t>(node_.n_int)};
     }
@@ -138,6 +144,7 @@ const Shape& BackwardContext<T>::in_shape(int i) const {
 // gt(x, 0.0)) are constants, as PyTorch treats them.
 class GraphContext {
   public:
+    using value_type = double;  // the scalars tensor ops take
     GraphContext(Tape& tape, const Node& node) : tape_(tape), node_(node) {}
 
     Tensor grad() const { return tape_.graph_grads_[node_.out]; }
@@ -147,6 +154,7 @@ class GraphContext {
     int n_in() const { return node_.n_in; }
     bool needs(int i) const { return tape_.rec_->slots[slot(i)]->requires_grad; }
     double scalar(int k) const { return node_.scalar[k]; }
+    double constant(double v) const { return v; }
     // A copy: the rule's own ops append to the record's arrays.
     std::vector<std::int64_t> ints() const {
         const auto* p = tape_.rec_->ints.data() + node_.int_begin;
@@ -164,19 +172,33 @@ class GraphContext {
     const Node node_;  // a copy: the rule's own ops append to the record's node list
 };
 
+// An intermediate that a rule uses more than once, computed once: on arrays into an array (a
+// lazy xtensor expression would be computed again at each use); a tensor already is a value.
+template <class E>
+auto evaluated(E&& e) {
+    if constexpr (std::is_same_v<std::decay_t<E>, Tensor>) {
+        return std::forward<E>(e);
+    } else {
+        return xt::xarray<typename std::decay_t<E>::value_type>(std::forward<E>(e));
+    }
+}
+
 namespace detail {
 
 template <class Op, class T>
 void run_backward(Tape& tape, const Node& node) {
     BackwardContext<T> c(tape, node);
-    Op::template backward<T>(c);
+    Op::backward(c);
 }
 
-// The rule in tensor ops, when the op has one.
+// The rule in tensor ops, when the op has one: its own backward_graph, or its one backward
+// written for both passes.
 template <class Op>
 constexpr Node::GraphBackwardFn graph_rule() {
     if constexpr (requires(GraphContext & c) { Op::backward_graph(c); }) {
         return &Op::backward_graph;
+    } else if constexpr (requires(GraphContext & c) { Op::backward(c); }) {
+        return [](GraphContext& c) { Op::backward(c); };
     } else {
         return nullptr;
     }

@@ -13,11 +13,14 @@
 //   template <class T>                          // float and double: one parameter's update
 //   static void update(ParamState<T>& p, const Options& o);
 // and, if it has options besides lr,
-//   static constexpr OptionField<Options> fields[] = {{"momentum", &Options::momentum}, ...};
-//   static void validate(const Options& o);     // require_option(...); the driver checks lr
+//   static constexpr OptionField<Options> fields[] = {
+//       {"momentum", &Options::momentum, Range::non_negative}, ...};
+//   static void validate(const Options& o);     // optional: checks beyond one field's range
 // `fields` are what state_dict saves and load_state_dict restores, read in their order (so a
 // state saved by another optimizer is refused naming the first key it lacks); without them the
-// options stay the constructor's. The state a rule makes through ParamState is saved whole.
+// options stay the constructor's. The driver checks lr and each field's range, in the fields'
+// order, at construction and on loading. The state a rule makes through ParamState is saved
+// whole.
 #include <cstddef>
 #include <initializer_list>
 #include <limits>
@@ -31,18 +34,28 @@
 
 namespace tapegrad::optim {
 
+// The values an option may take; anything else (NaN included) is a ValueError naming it.
+enum class Range {
+    any,
+    non_negative,  // >= 0
+    unit,          // in [0, 1)
+};
+
 // An option of a rule that state_dict saves as "param_groups.G.<key>", a float64 scalar (a
 // bool as 0 or 1), so that loading restores the hyper-parameters too, as PyTorch's does. A
 // std::pair member (Adam's betas) is saved as two keys, one per element.
 template <class Options>
 class OptionField {
   public:
-    constexpr OptionField(const char* key, double Options::*number) : key_(key), number_(number) {}
+    constexpr OptionField(const char* key, double Options::*number, Range range = Range::any)
+        : key_(key), number_(number), range_(range) {}
     constexpr OptionField(const char* key, bool Options::*flag) : key_(key), flag_(flag) {}
-    constexpr OptionField(const char* key, std::pair<double, double> Options::*pair, int element)
-        : key_(key), pair_(pair), second_(element == 1) {}
+    constexpr OptionField(const char* key, std::pair<double, double> Options::*pair, int element,
+                          Range range = Range::any)
+        : key_(key), pair_(pair), second_(element == 1), range_(range) {}
 
     const char* key() const { return key_; }
+    Range range() const { return range_; }
     double get(const Options& o) const {
         if (number_) return o.*number_;
         if (flag_) return (o.*flag_) ? 1 : 0;
@@ -64,6 +77,7 @@ class OptionField {
     bool Options::*flag_ = nullptr;
     std::pair<double, double> Options::*pair_ = nullptr;
     bool second_ = false;
+    Range range_ = Range::any;
 };
 
 // For a rule's validate: throws ValueError "<rule>: invalid <what>".
@@ -72,9 +86,8 @@ class OptionField {
 // -1 (must be >= 0)". NaN fails every comparison: write ok as the condition that must hold.
 void require_option(bool ok, std::string_view rule, const char* option, double value,
                     const char* requirement);
-// require_option(value >= 0, ..., "must be >= 0") for each {option, value}, in order.
-void require_non_negative(std::string_view rule,
-                          std::initializer_list<std::pair<const char*, double>> options);
+// require_option with the condition and words of the range (nothing for Range::any).
+void require_in_range(Range range, std::string_view rule, const char* option, double value);
 
 namespace detail {
 // "<rule>: invalid lr <lr> (must be finite and >= 0)" unless it is.
@@ -235,6 +248,9 @@ void FirstOrder<Rule, O>::load_state_dict(const StateDict& d) {
 
 template <class Rule, class O>
 void FirstOrder<Rule, O>::validate(const Options& o) {
+    for_each_field([&](const OptionField<Options>& f) {
+        require_in_range(f.range(), Rule::name, f.key(), f.get(o));
+    });
     if constexpr (requires { Rule::validate(o); }) Rule::validate(o);
 }
 

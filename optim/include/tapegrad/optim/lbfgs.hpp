@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/closure_optimizer.hpp"
 
 namespace tapegrad::optim {
 
@@ -50,27 +50,15 @@ struct LBFGSOptions {
     LineSearch line_search = LineSearch::none;
 };
 
-class LBFGS : public Optimizer {
+// step(closure) runs one optimisation step (up to max_iter iterations) and returns the loss
+// of the first closure call, at the parameters as they were when step() was called; step()
+// without a closure throws (closure_optimizer.hpp).
+class LBFGS : public ClosureOptimizer<LBFGSOptions> {
   public:
-    // One parameter group holding every parameter (PyTorch's LBFGS takes no groups either).
     // Throws ValueError for an empty list or options out of range (max_iter, max_eval,
     // history_size below 1).
     LBFGS(std::vector<Tensor> params, LBFGSOptions options = {});
-
-    // Throws ValueError: L-BFGS evaluates the loss several times and needs a closure.
-    void step() override;
-    // Runs one optimisation step (up to max_iter iterations); returns the loss of the first
-    // closure call, at the parameters as they were when step() was called.
-    double step(const std::function<double()>& closure) override;
     std::string name() const override { return "LBFGS"; }
-
-    // The options (lr as given or as loaded; set_lr changes lr() and param_groups()).
-    // The options, with .lr the group's current learning rate (set_lr and schedules change it).
-    LBFGSOptions options() const {
-        LBFGSOptions o = options_;
-        o.lr = param_groups()[0].lr;
-        return o;
-    }
     // Counters over the whole run, as PyTorch's state['n_iter'] and state['func_evals'].
     int n_iter() const { return state_.n_iter; }
     int func_evals() const { return state_.func_evals; }
@@ -84,6 +72,7 @@ class LBFGS : public Optimizer {
     void load_state_dict(const StateDict& state) override;
 
   private:
+    double step_with(const std::function<double()>& closure) override;
     using Vec = std::vector<double>;
     struct State {
         int func_evals = 0;
@@ -124,7 +113,6 @@ class LBFGS : public Optimizer {
     State read_state(const StateDict& sd, int history_size) const;
     void read_history(const StateDict& sd, std::size_t num_old, State& s) const;
 
-    LBFGSOptions options_;
     int max_eval_;
     std::size_t numel_ = 0;
     State state_;

@@ -28,7 +28,7 @@
 #include <vector>
 #include <xtensor/xarray.hpp>
 
-#include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/closure_optimizer.hpp"
 
 namespace tapegrad::optim {
 
@@ -53,32 +53,21 @@ xt::xarray<double> hessian(const std::function<double()>& closure,
                            const std::vector<Tensor>& params,
                            HessianMethod method = HessianMethod::exact);
 
-class Newton : public Optimizer {
+// step(closure) makes one Newton step; it returns the loss at the parameters as they were when
+// step() was called, and leaves their .grad() from that point. Throws ValueError when the loss,
+// gradient or Hessian is not finite. step() without a closure throws (closure_optimizer.hpp).
+class Newton : public ClosureOptimizer<NewtonOptions> {
   public:
-    // One parameter group. Throws ValueError for an empty list, more than max_params
-    // elements (naming the count), lr <= 0 or damping < 0.
+    // Throws ValueError for an empty list, more than max_params elements (naming the count),
+    // lr <= 0 or damping < 0.
     Newton(std::vector<Tensor> params, NewtonOptions options = {});
-
-    // Throws ValueError: Newton evaluates the loss more than once per step and needs a closure.
-    void step() override;
-    // One Newton step; returns the loss at the parameters as they were when step() was
-    // called, and leaves their .grad() from that point. Throws ValueError when the loss,
-    // gradient or Hessian is not finite.
-    double step(const std::function<double()>& closure) override;
     std::string name() const override { return "Newton"; }
-
-    // The options, with .lr the group's current learning rate (set_lr and schedules change it).
-    NewtonOptions options() const {
-        NewtonOptions o = options_;
-        o.lr = param_groups()[0].lr;
-        return o;
-    }
     // The lambda the last step used: damping, or more when the Hessian was not positive
     // definite.
     double last_damping() const { return last_damping_; }
 
   private:
-    NewtonOptions options_;
+    double step_with(const std::function<double()>& closure) override;
     double last_damping_ = 0.0;
 };
 

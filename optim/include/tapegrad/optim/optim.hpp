@@ -5,6 +5,7 @@
 #include "tapegrad/optim/callbacks.hpp"
 #include "tapegrad/optim/checkpoint.hpp"
 #include "tapegrad/optim/clip_grad.hpp"
+#include "tapegrad/optim/closure_optimizer.hpp"
 #include "tapegrad/optim/first_order.hpp"
 #include "tapegrad/optim/fit.hpp"
 #include "tapegrad/optim/lbfgs.hpp"

@@ -23,8 +23,8 @@
 //   };
 //   tg::optim::FirstOrder<SignSGD> opt(model.parameters(), {.lr = 1e-3});
 //
-// Methods that evaluate the loss more than once per step (LBFGS, Newton) subclass Optimizer
-// directly: step(closure), step() and name().
+// Methods that evaluate the loss more than once per step (LBFGS, Newton) subclass
+// ClosureOptimizer (closure_optimizer.hpp): their step with a closure, and name().
 #include <cstddef>
 #include <functional>
 #include <map>
