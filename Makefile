@@ -38,8 +38,13 @@ CHECKED_BUILD_ARGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITH
 # libraries, which would then need the sanitizer runtime; it checks packaging, not memory) and
 # the documents' output checks (text, whose last digits move without -march=native; the
 # programs they run are run by the example tests).
+# Also left out: the tests run under mpirun (tapegrad::distributed; their names end in _npN).
+# OpenMPI itself leaks at exit (about 120 KB in 3 300 blocks for MPI_Init, one allreduce and
+# MPI_Finalize in a program of six lines), from MCA components it has unloaded by then, so that
+# LeakSanitizer sees "<unknown module>" frames that no suppression can name. The library and
+# its test program are still built here, and every other test runs the command that links it.
 ASAN_BUILD   ?= build-asan
-ASAN_EXCLUDE ?= ^(example_fashion_mnist_mlp|install_consumer|docs_output_.*)$$
+ASAN_EXCLUDE ?= ^(example_fashion_mnist_mlp|install_consumer|docs_output_.*|.*_np[0-9]+)$$
 SANITIZER_ENV = OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # Built without -march=native: GCC 12's libasan does not align its fake stack frames (the

@@ -25,6 +25,8 @@
 #include <tapegrad/optim/optim.hpp>
 #include <vector>
 
+#include "logistic_2m_data.hpp"
+
 namespace tg = tapegrad;
 namespace data = tapegrad::data;
 namespace charts = tapegrad::charts;
@@ -32,39 +34,16 @@ namespace nn = tapegrad::nn;
 
 namespace {
 
-constexpr std::size_t kFeatures = 20;
-constexpr std::size_t kHoldout = 100'000;
-constexpr std::uint64_t kSeed = 2024;
+using logistic_2m::draw_rows;
+using logistic_2m::kFeatures;
+using logistic_2m::kHoldout;
+using logistic_2m::kSeed;
+using logistic_2m::Rule;
 constexpr std::size_t kBatch = 256;
 constexpr double kLr = 0.1;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-struct Rule {
-    std::vector<double> w;
-    double b;
-};
-
-// x [rows, 20] float32 standard normal, y [rows, 1] in {0, 1}: written straight into the
-// arrays (2M rows take 160 MB for x), no temporaries.
-data::Dataset draw_rows(std::size_t rows, const Rule& rule, tg::Generator& gen) {
-    xt::xarray<float> x = xt::xarray<float>::from_shape({rows, kFeatures});
-    xt::xarray<float> y = xt::xarray<float>::from_shape({rows, 1});
-    float* xp = x.data();
-    for (std::size_t i = 0; i < rows; ++i) {
-        double z = rule.b;
-        for (std::size_t j = 0; j < kFeatures; ++j) {
-            const double v = gen.normal();
-            xp[i * kFeatures + j] = static_cast<float>(v);
-            z += rule.w[j] * v;
-        }
-        // Logistic noise log(u / (1 - u)): then P(z + noise > 0) = sigmoid(z).
-        const double u = gen.uniform();
-        y.data()[i] = z + std::log(u / (1.0 - u)) > 0 ? 1.0f : 0.0f;
-    }
-    return {tg::from_array(std::move(x)), tg::from_array(std::move(y))};
 }
 
 // Mean binary cross-entropy of logits on a whole data set (no tape).
@@ -98,9 +77,7 @@ int main(int argc, char** argv) {
     // The true rule comes first from the generator, so anyone can redraw it from the seed:
     // w*_j = the first 20 normals of Generator(seed), b* = the 21st.
     tg::Generator gen(kSeed);
-    Rule rule{std::vector<double>(kFeatures), 0.0};
-    for (double& v : rule.w) v = gen.normal();
-    rule.b = gen.normal();
+    const Rule rule = logistic_2m::draw_rule(gen);
     const data::Dataset holdout = draw_rows(kHoldout, rule, gen);  // the same for any ROWS
     const auto t_data = std::chrono::steady_clock::now();
     const data::Dataset train = draw_rows(rows, rule, gen);

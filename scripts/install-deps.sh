@@ -18,6 +18,7 @@ packages=(
   chromium                           # headless: the tests of the stepper's web page
   clang                              # make fuzz: libFuzzer targets are built with clang++
   libclang-rt-14-dev                 # clang's libFuzzer, ASan and UBSan runtimes
+  libopenmpi-dev openmpi-bin         # tapegrad::distributed (MPI) and its mpirun tests
 )
 # Extra groups, asked for by name: ./install-deps.sh graphviz torch libtorch valgrind
 for extra in "$@"; do

@@ -346,3 +346,44 @@ TEST_CASE("DataLoader: batch(b) gathers only that batch's rows") {
     for (; !(it == loader.end()); ++it) ++count;
     CHECK(count == 3);
 }
+
+TEST_CASE("DataLoader: the ranks' shards of a batch are the batch, in order and near equal") {
+    tg::data::DataLoader whole(numbered(11), {.batch_size = 4, .seed = 5});
+    const auto expected = epoch_batches(whole);  // sizes 4, 4, 3
+    for (std::size_t world : {2, 3}) {
+        INFO("world_size " << world);
+        std::vector<std::vector<Rows>> per_rank;
+        for (std::size_t r = 0; r < world; ++r) {
+            tg::data::DataLoader shard(
+                numbered(11), {.batch_size = 4, .seed = 5, .rank = r, .world_size = world});
+            CHECK(shard.num_batches() == whole.num_batches());
+            per_rank.push_back(epoch_batches(shard));
+        }
+        for (std::size_t b = 0; b < expected.size(); ++b) {
+            Rows joined;
+            std::size_t smallest = 100, largest = 0;
+            for (std::size_t r = 0; r < world; ++r) {
+                const Rows& part = per_rank[r][b];
+                joined.insert(joined.end(), part.begin(), part.end());
+                smallest = std::min(smallest, part.size());
+                largest = std::max(largest, part.size());
+            }
+            CHECK(joined == expected[b]);
+            CHECK(largest - smallest <= 1);
+        }
+    }
+}
+
+TEST_CASE("DataLoader: a shard setting without rows for every rank is refused") {
+    CHECK_THROWS_TYPED(tg::data::DataLoader(numbered(5), {.rank = 2, .world_size = 2}),
+                       tg::ValueError,
+                       Contains("need rank < world_size, got rank 2 and world_size 2"));
+    // 9 rows in batches of 4: the last batch has 1 row for 2 ranks.
+    CHECK_THROWS_TYPED(tg::data::DataLoader(numbered(9), {.batch_size = 4, .world_size = 2}),
+                       tg::ValueError,
+                       Contains("the last batch has 1 row, fewer than the 2 ranks that share it"));
+    tg::data::DataLoader dropping(numbered(9),
+                                  {.batch_size = 4, .drop_last = true, .world_size = 2});
+    CHECK(dropping.batch_rows(0) == 2);
+    CHECK(dropping.global_batch_rows(0) == 4);
+}

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <functional>
 #include <iostream>
+#include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include "command.hpp"
 #include "exit_status.hpp"
 #include "model_spec.hpp"
+#include "parallel.hpp"
 
 #ifndef TAPEGRAD_BENCH_DATA
 #define TAPEGRAD_BENCH_DATA "examples/data"
@@ -115,6 +118,14 @@ double accuracy(const Tensor& logits, const Tensor& classes) {
     return static_cast<double>(hits) / static_cast<double>(n);
 }
 
+// The 784-256-128-10 ReLU MLP, initialised as PyTorch's nn.Linear from generator 0.
+nn::Sequential fmnist_model(Dtype dtype) {
+    Generator gen(0);
+    return nn::Sequential{default_linear(784, 256, dtype, gen), nn::ReLU(),
+                          default_linear(256, 128, dtype, gen), nn::ReLU(),
+                          default_linear(128, 10, dtype, gen)};
+}
+
 // The limit of an fmnist epoch here: the products of every step of one epoch alone, through
 // cblas on buffers of the same shapes (per layer, in → out: forward a·Wᵀ; backward gᵀ·a for the
 // weight and g·W for the input of every layer but the first), the rest of a step left out.
@@ -159,10 +170,7 @@ void fmnist(const BenchArgs&, Dtype dtype, std::ostream& out) {
         train = {train.x.to(f64), train.y};
         test = {test.x.to(f64), test.y};
     }
-    Generator gen(0);
-    nn::Sequential model{default_linear(784, 256, dtype, gen), nn::ReLU(),
-                         default_linear(256, 128, dtype, gen), nn::ReLU(),
-                         default_linear(128, 10, dtype, gen)};
+    nn::Sequential model = fmnist_model(dtype);
     optim::Adam opt(model.parameters(), {.lr = 1e-3});
     data::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .seed = 0});
     const auto cross_entropy = [](const Tensor& logits, const Tensor& classes) {
@@ -204,10 +212,13 @@ data::Dataset logreg_data(std::size_t rows, std::size_t features) {
     return {Tensor(std::move(x)), Tensor(std::move(y))};
 }
 
+data::Dataset logreg_rows(Dtype dtype) {
+    return dtype == f32 ? logreg_data<float>(bench::kLogregRows, bench::kLogregFeatures)
+                        : logreg_data<double>(bench::kLogregRows, bench::kLogregFeatures);
+}
+
 void logreg(const BenchArgs&, Dtype dtype, std::ostream& out) {
-    const data::Dataset data =
-        dtype == f32 ? logreg_data<float>(bench::kLogregRows, bench::kLogregFeatures)
-                     : logreg_data<double>(bench::kLogregRows, bench::kLogregFeatures);
+    const data::Dataset data = logreg_rows(dtype);
     Generator gen(0);
     nn::Linear model = default_linear(bench::kLogregFeatures, 1, dtype, gen);
     optim::SGD opt(model.parameters(), {.lr = 0.1});
@@ -240,6 +251,61 @@ void logreg(const BenchArgs&, Dtype dtype, std::ostream& out) {
         bench::logreg_line(epoch, full_loss, acc, t_grad, bench::mean_of(xs.data(), xs.size()),
                            bench::mean_of(ys.data(), ys.size()));
     out << finish(line, dtype);
+}
+
+// ---- fmnist-dp, logreg-dp: data parallel -----------------------------------------------------
+// fmnist's and logreg's data, models, batches and optimizers, trained by fit: alone, or under
+// mpirun data parallel (distributed::fit: each process its share of every batch, the gradients
+// summed over processes after backward). bench/distributed runs both ways and compares the
+// epoch times; only the first process prints.
+
+struct EpochTimes : optim::Callback {
+    std::optional<Stopwatch> watch;
+    std::vector<double> wall;
+    void on_epoch_begin(optim::TrainState&) override { watch.emplace(); }
+    void on_epoch_end(optim::TrainState&, optim::Logs&) override { wall.push_back(watch->wall()); }
+};
+
+void fit_timed(const char* name, nn::Module& model, optim::Optimizer& opt,
+               const optim::LossFn& loss, const data::Dataset& train, std::size_t batch_size,
+               int epochs, Dtype dtype, std::ostream& out) {
+    data::DataLoader loader(
+        train, shard_for_processes({.batch_size = batch_size, .shuffle = true, .seed = 0}));
+    EpochTimes times;
+    AllreduceCost cost;
+    const auto result = fit_on_processes(model, opt, loss, loader,
+                                         {.epochs = epochs, .callbacks = {&times}}, &cost);
+    const double total = std::accumulate(times.wall.begin(), times.wall.end(), 0.0);
+    out << finish(
+        JsonLine(name)
+            .num("processes", process_count())
+            .num("s_per_epoch_median", median(times.wall), 5)
+            .list("s_per_epoch", times.wall)
+            .num("steps_per_epoch", static_cast<double>(loader.num_batches()))
+            .num("allreduce_ms_per_step",
+                 cost.calls ? 1e3 * cost.seconds / static_cast<double>(cost.calls) : 0.0, 4)
+            .num("allreduce_share_of_epoch", cost.seconds / total, 4)
+            .num("loss_last_epoch", result.epochs.back().at("loss"), 6),
+        dtype);
+}
+
+void fmnist_dp(const BenchArgs&, Dtype dtype, std::ostream& out) {
+    data::Dataset train = data::load_fashion_mnist(true);
+    if (dtype == f64) train = {train.x.to(f64), train.y};
+    nn::Sequential model = fmnist_model(dtype);
+    optim::Adam opt(model.parameters(), {.lr = 1e-3});
+    const auto cross_entropy = [](const Tensor& logits, const Tensor& classes) {
+        return nn::cross_entropy(logits, classes);
+    };
+    fit_timed("fmnist-dp", model, opt, cross_entropy, train, 128, 3, dtype, out);
+}
+
+void logreg_dp(const BenchArgs&, Dtype dtype, std::ostream& out) {
+    const data::Dataset train = logreg_rows(dtype);
+    Generator gen(0);
+    nn::Linear model = default_linear(bench::kLogregFeatures, 1, dtype, gen);
+    optim::SGD opt(model.parameters(), {.lr = 0.1});
+    fit_timed("logreg-dp", model, opt, bce, train, 256, 3, dtype, out);
 }
 
 // ---- matmul ---------------------------------------------------------------------------------
@@ -316,6 +382,9 @@ const std::vector<std::pair<std::string, Workload>> kWorkloads = {{"tiny", tiny}
                                                                   {"logreg", logreg},
                                                                   {"matmul", matmul},
                                                                   {"overhead", overhead}};
+// Not part of "all" (bench/compare's PyTorch side has no twin): run by name.
+const std::vector<std::pair<std::string, Workload>> kParallelWorkloads = {{"fmnist-dp", fmnist_dp},
+                                                                          {"logreg-dp", logreg_dp}};
 
 // --threads within what OpenBLAS can run (it would cut a larger count down silently).
 void set_threads(int threads) {
@@ -336,9 +405,11 @@ void run_bench(const BenchArgs& args, std::ostream& out) {
         throw UsageError("bench: --dtype must be f32 or f64, got '" + args.dtype + "'");
     bool known = args.workload == "all";
     for (const auto& w : kWorkloads) known = known || w.first == args.workload;
+    for (const auto& w : kParallelWorkloads) known = known || w.first == args.workload;
     if (!known) {
-        throw UsageError("bench: unknown workload '" + args.workload +
-                         "' (known: tiny, fmnist, logreg, matmul, overhead, all)");
+        throw UsageError(
+            "bench: unknown workload '" + args.workload +
+            "' (known: tiny, fmnist, logreg, matmul, overhead, all, fmnist-dp, logreg-dp)");
     }
     // Only tiny reads a file; the others draw or download their data.
     if (args.data_dir_given && args.workload != "tiny" && args.workload != "all") {
@@ -353,6 +424,8 @@ void run_bench(const BenchArgs& args, std::ostream& out) {
             out.flush();
         }
     }
+    for (const auto& [name, fn] : kParallelWorkloads)
+        if (args.workload == name) fn(args, dtype, out);
 }
 
 CLI::App* add_bench_command(CLI::App& app, BenchArgs& args, int& exit_code) {
@@ -360,8 +433,10 @@ CLI::App* add_bench_command(CLI::App& app, BenchArgs& args, int& exit_code) {
         app, "bench",
         "Run a benchmark workload and print one JSON line per run (bench/compare puts it beside "
         "PyTorch)",
-        exit_code, [&args] { run_bench(args, std::cout); });
-    cmd->add_option("workload", args.workload, "tiny, fmnist, logreg, matmul, overhead or all")
+        exit_code, [&args] { run_bench(args, output_of_this_process(std::cout)); });
+    cmd->add_option("workload", args.workload,
+                    "tiny, fmnist, logreg, matmul, overhead or all; fmnist-dp or logreg-dp (data "
+                    "parallel under mpirun)")
         ->required();
     cmd->add_option("--threads", args.threads,
                     "OpenBLAS threads (default: as OPENBLAS_NUM_THREADS or OpenBLAS decides)");

@@ -10,6 +10,7 @@
 
 #include "bench_command.hpp"
 #include "exit_status.hpp"
+#include "parallel.hpp"
 #include "predict_command.hpp"
 #include "step_command.hpp"
 #include "train_command.hpp"
@@ -42,9 +43,19 @@ void check_command_name(const CLI::App& app, int argc, char** argv) {
     }
 }
 
+// The error's message on stderr and its exit status; under mpirun with several processes the
+// message names this process's rank and every process ends (one alone would leave the others
+// waiting for it).
+int fail(const char* kind, const char* message, int status) {
+    end_all_processes_on_error(message, status);
+    std::cerr << "tapegrad: " << kind << ": " << message << "\n";
+    return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    const auto processes = start_processes(argc, argv);
     CLI::App app{
         "tapegrad: reverse-mode automatic differentiation in C++, and the tools around "
         "it"};
@@ -68,17 +79,13 @@ int main(int argc, char** argv) {
         // --help and --version are "errors" of status 0 too.
         return app.exit(e) == 0 ? kSuccess : kBadUsage;
     } catch (const UsageError& e) {
-        std::cerr << "tapegrad: error: " << e.what() << "\n";
-        return kBadUsage;
+        return fail("error", e.what(), kBadUsage);
     } catch (const DivergedError& e) {
-        std::cerr << "tapegrad: error: " << e.what() << "\n";
-        return kDiverged;
+        return fail("error", e.what(), kDiverged);
     } catch (const tapegrad::Error& e) {
-        std::cerr << "tapegrad: error: " << e.what() << "\n";
-        return kBadInput;
+        return fail("error", e.what(), kBadInput);
     } catch (const std::exception& e) {
-        std::cerr << "tapegrad: unexpected error: " << e.what() << "\n";
-        return kInternalError;
+        return fail("unexpected error", e.what(), kInternalError);
     }
     return exit_code;
 }

@@ -30,6 +30,7 @@
 #include "model_spec.hpp"
 #include "objective.hpp"
 #include "optimizer_factory.hpp"
+#include "parallel.hpp"
 #include "prediction.hpp"
 
 namespace tapegrad::cli {
@@ -154,6 +155,11 @@ void check_args(const TrainArgs& a, const OptimizerChoice& optimizer, double lr)
     if (a.find_lr && optimizer.full_batch) {
         throw UsageError("--find-lr does not apply to " + std::string(optimizer.name));
     }
+    if (a.find_lr && process_count() > 1) {
+        throw UsageError(
+            "--find-lr runs in one process: run it without mpirun, then train "
+            "under mpirun with --lr");
+    }
 }
 
 // An output file is written after training: a folder that is missing or not writable is
@@ -253,17 +259,22 @@ void print_header(std::ostream& out, const TrainArgs& a, const Problem& p, const
         << (p.task.classify ? std::to_string(n_classes) + " classes" : std::string("regression"))
         << "; " << p.parts.train.size() << " train / " << p.parts.validation.size()
         << " validation rows; model " << describe(spec) << " (" << model.num_parameters()
-        << " parameters); " << a.optim << " lr " << lr << "; seed " << a.seed << "\n";
+        << " parameters); " << a.optim << " lr " << lr << "; seed " << a.seed;
+    if (process_count() > 1) out << "; data parallel over " << process_count() << " processes";
+    out << "\n";
 }
 
 // Shuffled mini-batches, or for a full-batch optimizer every training row in one batch, in
-// their order, so that each of its steps sees the same loss.
+// their order, so that each of its steps sees the same loss; under mpirun this process's
+// share of each.
 data::DataLoader make_loader(const TrainArgs& a, const OptimizerChoice& optimizer,
                              const data::Dataset& train) {
     if (optimizer.full_batch) {
-        return data::DataLoader(train, {.batch_size = train.size(), .shuffle = false});
+        return data::DataLoader(
+            train, shard_for_processes({.batch_size = train.size(), .shuffle = false}));
     }
-    return data::DataLoader(train, {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});
+    return data::DataLoader(
+        train, shard_for_processes({.batch_size = a.batch_size, .shuffle = true, .seed = a.seed}));
 }
 
 // --find-lr: the range test, its suggestion taken unless --lr was given, its curve drawn
@@ -296,24 +307,31 @@ void find_lr(const TrainArgs& a, nn::Module& model, optim::Optimizer& opt,
 // fit with the command's callbacks: the divergence guard first (it puts back the weights of
 // the last good step before EarlyStopping keeps any), a line per epoch, the history and the
 // chart. Stop reasons are printed by the progress bar; a diverged run throws DivergedError
-// with the guard's reason (the epoch and step where the loss blew up).
+// with the guard's reason (the epoch and step where the loss blew up). Under mpirun only the
+// first process prints and writes files; the guard and early stopping run on every process
+// (they see the same numbers everywhere, so all stop together).
 void train(const TrainArgs& a, nn::Module& model, optim::Optimizer& opt, const Objective& objective,
            data::DataLoader& loader, const data::Dataset& validation, std::ostream& out) {
     optim::DivergenceGuard guard;
     optim::EarlyStopping stop({.patience = a.early_stopping, .notes = nullptr});
-    optim::ProgressBar progress(out);
+    // One line per epoch under mpirun: its processes' stdout is a terminal even when mpirun's
+    // own output goes to a file.
+    optim::ProgressBar progress(out,
+                                {.mode = process_count() > 1 ? optim::ProgressMode::lines
+                                                             : optim::ProgressMode::automatic});
     optim::History history({.csv_path = a.history});
     std::optional<charts::HistoryChart> chart;
     if (!a.plot.empty()) chart.emplace(charts::HistoryChartOptions{.path = a.plot});
-    std::vector<optim::Callback*> callbacks = {&guard, &progress, &history};
-    if (a.early_stopping > 0) callbacks.insert(callbacks.begin() + 1, &stop);
-    if (chart) callbacks.push_back(&*chart);
-    const auto result = optim::fit(model, opt, objective.loss, loader,
-                                   {.epochs = a.epochs,
-                                    .validation = &validation,
-                                    .metrics = objective.metrics,
-                                    .threshold = kLogitThreshold,
-                                    .callbacks = callbacks});
+    std::vector<optim::Callback*> callbacks = {&guard};
+    if (a.early_stopping > 0) callbacks.push_back(&stop);
+    if (is_first_process()) callbacks.insert(callbacks.end(), {&progress, &history});
+    if (chart && is_first_process()) callbacks.push_back(&*chart);
+    const auto result = fit_on_processes(model, opt, objective.loss, loader,
+                                         {.epochs = a.epochs,
+                                          .validation = &validation,
+                                          .metrics = objective.metrics,
+                                          .threshold = kLogitThreshold,
+                                          .callbacks = callbacks});
     if (guard.diverged()) {
         throw DivergedError("training diverged: " + result.stop_reason +
                             (a.save.empty() ? "" : "; nothing saved"));
@@ -347,8 +365,8 @@ std::string final_line(nn::Module& model, const Objective& objective, const Prob
 }  // namespace
 
 CLI::App* add_train_command(CLI::App& app, TrainArgs& a, int& exit_code) {
-    auto* cmd =
-        add_command(app, "train", kDescription, exit_code, [&a] { run_train(a, std::cout); });
+    auto* cmd = add_command(app, "train", kDescription, exit_code,
+                            [&a] { run_train(a, output_of_this_process(std::cout)); });
     add_data_flags(*cmd, a);
     add_model_flags(*cmd, a);
     add_training_flags(*cmd, a);
@@ -374,11 +392,11 @@ void run_train(const TrainArgs& a, std::ostream& out) {
     train(a, *model, *opt, objective, loader, p.parts.validation, out);
 
     const ModelDescription description = describe_model(a, p);
-    if (!a.save.empty()) {
+    if (!a.save.empty() && is_first_process()) {
         save_model_file(a.save, description, *model);
         out << "saved " << a.save << "\n";
     }
-    if (!a.predictions.empty()) {
+    if (!a.predictions.empty() && is_first_process()) {
         const Predictions predictions = predict_csv(*model, description, a.data);
         formats::write_file_atomically(a.predictions, predictions.csv);
         out << "predictions: " << a.predictions << ", " << predictions.summary() << "\n";

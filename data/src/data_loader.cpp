@@ -26,6 +26,18 @@ DataLoader::DataLoader(Dataset data, DataLoaderOptions options)
     data_.size();  // ShapeError now rather than at the first batch
     if (options_.batch_size == 0)
         throw ValueError("DataLoader: batch_size must be at least 1, got 0");
+    if (options_.world_size == 0 || options_.rank >= options_.world_size)
+        throw ValueError("DataLoader: need rank < world_size, got rank " +
+                         std::to_string(options_.rank) + " and world_size " +
+                         std::to_string(options_.world_size));
+    // A rank with no rows in a batch would have no loss to average; the last batch is the
+    // smallest.
+    const std::size_t last_rows = num_batches() ? global_batch_rows(num_batches() - 1) : 0;
+    if (options_.world_size > 1 && num_batches() > 0 && last_rows < options_.world_size)
+        throw ValueError("DataLoader: the last batch has " + std::to_string(last_rows) +
+                         (last_rows == 1 ? " row" : " rows") + ", fewer than the " +
+                         std::to_string(options_.world_size) +
+                         " ranks that share it; use drop_last or another batch_size");
     order_ = order_of_epoch(0);
 }
 
@@ -50,14 +62,28 @@ std::size_t DataLoader::num_batches() const {
     return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-DataLoader::Batch DataLoader::batch(std::size_t b) const {
+std::size_t DataLoader::global_batch_rows(std::size_t b) const {
+    const std::size_t rows = rows_per_batch();
+    return std::min(b * rows + rows, data_.size()) - std::min(b * rows, data_.size());
+}
+
+std::pair<std::size_t, std::size_t> DataLoader::rows_range(std::size_t b) const {
     const std::size_t count = num_batches();
     if (b >= count)
         throw ValueError("DataLoader::batch: batch " + std::to_string(b) + " is out of range for " +
                          std::to_string(count) + " batches");
-    const std::size_t rows = rows_per_batch();
-    const std::size_t first = b * rows;
-    const std::size_t last = std::min(first + rows, order_.size());
+    const std::size_t start = b * rows_per_batch(), n = global_batch_rows(b);
+    const std::size_t r = options_.rank, w = options_.world_size;
+    return {start + n * r / w, start + n * (r + 1) / w};
+}
+
+std::size_t DataLoader::batch_rows(std::size_t b) const {
+    const auto [first, last] = rows_range(b);
+    return last - first;
+}
+
+DataLoader::Batch DataLoader::batch(std::size_t b) const {
+    const auto [first, last] = rows_range(b);
     std::vector<std::size_t> idx(order_.begin() + static_cast<std::ptrdiff_t>(first),
                                  order_.begin() + static_cast<std::ptrdiff_t>(last));
     Dataset part = data_.subset(idx);

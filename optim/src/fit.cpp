@@ -28,7 +28,11 @@ void check_metrics(const std::vector<std::string>& metrics, const char* who) {
     }
 }
 
-double metric(const std::string& name, const Tensor& out, const Tensor& y, double threshold) {
+}  // namespace
+
+double compute_metric(const std::string& name, const Tensor& out, const Tensor& y,
+                      double threshold) {
+    check_metrics({name}, "compute_metric");
     namespace m = nn::metrics;
     if (name == "accuracy") return m::accuracy(out, y, threshold);
     if (name == "precision") return m::precision(out, y, threshold);
@@ -38,6 +42,8 @@ double metric(const std::string& name, const Tensor& out, const Tensor& y, doubl
     if (name == "mae") return m::mae(out, y);
     return m::r2_score(out, y);  // "r2": the list was checked
 }
+
+namespace {
 
 // The rows of several batches as one tensor (outputs or targets of an epoch).
 Tensor join(const std::vector<Tensor>& parts) {
@@ -66,7 +72,7 @@ struct Accumulator {
             rows ? loss_sum / static_cast<double>(rows) : std::numeric_limits<double>::quiet_NaN();
         if (metrics.empty() || outputs.empty()) return;
         const Tensor out = join(outputs), y = join(targets);
-        for (const auto& m : metrics) logs[prefix + m] = metric(m, out, y, threshold);
+        for (const auto& m : metrics) logs[prefix + m] = compute_metric(m, out, y, threshold);
     }
 };
 
@@ -245,8 +251,11 @@ namespace {
 // the usual record-backward-update of a first-order method, while L-BFGS and Newton call it
 // as often as they need. So no optimizer has to say which kind it is, and both kinds see the
 // same callbacks.
-BatchResult step_on_batch(nn::Module& model, Optimizer& optimizer, const LossFn& loss,
-                          const Tensor& x, const Tensor& y, bool keep_output, bool check_leaves) {
+BatchResult step_on_batch(TrainState& state, const std::vector<Callback*>& callbacks,
+                          const LossFn& loss, const Tensor& x, const Tensor& y, bool keep_output,
+                          bool check_leaves) {
+    nn::Module& model = state.model;
+    Optimizer& optimizer = state.optimizer;
     BatchResult first, last;
     int evaluations = 0;
     const auto closure = [&] {
@@ -258,7 +267,9 @@ BatchResult step_on_batch(nn::Module& model, Optimizer& optimizer, const LossFn&
             if (check_leaves && evaluations == 0) warn_unregistered(tape, model, optimizer);
             optimizer.zero_grad();
             tape.backward(l);
-            r.loss = l.item();
+            state.batch_loss = l.item();
+            for (auto* cb : callbacks) cb->on_after_backward(state);
+            r.loss = state.batch_loss;
             if (keep_output) r.output = out.detach();
         }
         (evaluations++ == 0 ? first : last) = r;
@@ -290,12 +301,16 @@ Logs train_epoch(TrainState& state, const LossFn& loss, const FitOptions& option
         // The first batch of the run is checked for tensors that will not train.
         const bool first_batch = state.epoch == state.initial_epoch && b == 0;
         const BatchResult r =
-            step_on_batch(state.model, state.optimizer, loss, x, y, acc.keep, first_batch);
+            step_on_batch(state, options.callbacks, loss, x, y, acc.keep, first_batch);
         ++state.global_step;
         if (options.scheduler && options.schedule_every == ScheduleEvery::batch)
             options.scheduler->step();
         acc.add(r.loss, rows_of(x), r.output, y);
         state.batch_loss = r.loss;
+        if (acc.keep) {
+            state.batch_output = r.output;
+            state.batch_target = y;
+        }
         for (auto* cb : options.callbacks) cb->on_batch_end(state);
         if (state.stop_training) {
             state.partial_epoch = b + 1 < num_batches;

@@ -24,6 +24,12 @@ struct DataLoaderOptions {
     bool shuffle = true;     // false: rows in order 0, 1, ..., N-1 every epoch
     bool drop_last = false;  // drop a last batch smaller than batch_size
     std::uint64_t seed = 0;
+    // Data-parallel training: this process's share of every batch. Batch b of the epoch's
+    // order (the batch one process would train on) is split into world_size contiguous parts
+    // whose sizes differ by at most one row, and rank r gets part r; so every rank has the same
+    // num_batches() and the same order. Each batch must have at least world_size rows.
+    std::size_t rank = 0;
+    std::size_t world_size = 1;
 };
 
 class DataLoader {
@@ -58,8 +64,12 @@ class DataLoader {
     // The epoch the next begin() starts (0 at first); set it to resume.
     std::uint64_t epoch() const { return next_epoch_; }
     void set_epoch(std::uint64_t e) { next_epoch_ = e; }
-    // Batch b of the current epoch's order (ValueError when b >= num_batches()).
+    // Batch b of the current epoch's order (ValueError when b >= num_batches()); with
+    // world_size > 1, this rank's part of it.
     Batch batch(std::size_t b) const;
+    // Rows of batch b on this rank, and in the whole batch (all ranks together).
+    std::size_t batch_rows(std::size_t b) const;
+    std::size_t global_batch_rows(std::size_t b) const;
     // The row order of the current epoch: the one the last begin() started, epoch 0's before.
     const std::vector<std::size_t>& order() const { return order_; }
     // The row order of epoch e, without starting it.
@@ -67,6 +77,7 @@ class DataLoader {
 
   private:
     std::size_t rows_per_batch() const;
+    std::pair<std::size_t, std::size_t> rows_range(std::size_t b) const;  // [first, last)
 
     Dataset data_;
     DataLoaderOptions options_;

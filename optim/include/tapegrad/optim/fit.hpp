@@ -17,8 +17,9 @@
 //   for each batch (x, y) of the loader:
 //       on_batch_begin; model.train();
 //       batch_loss = optimizer.step(closure), where closure() is: a Tape; out = model(x);
-//           l = loss(out, y); optimizer.zero_grad(); tape.backward(l); (the tape ends)
-//           return l.item()
+//           l = loss(out, y); optimizer.zero_grad(); tape.backward(l); on_after_backward
+//           (it may change the gradients and the loss: data-parallel training sums them over
+//           processes); (the tape ends) return the loss
 //       ++global_step; scheduler.step() when schedule_every is batch; on_batch_end;
 //       stop_training ends the epoch here (partial_epoch)
 //   logs: "loss" = the mean of the batch losses weighted by their rows; the training metrics
@@ -76,6 +77,11 @@ class Callback {
     virtual void on_train_begin(TrainState&) {}
     virtual void on_epoch_begin(TrainState&) {}
     virtual void on_batch_begin(TrainState&) {}
+    // Between backward and the optimizer step, in every evaluation of the step's closure (a
+    // closure optimizer evaluates it several times): the parameters' grad and
+    // state.batch_loss hold this evaluation's gradients and loss, and a hook may change both
+    // (data-parallel training averages them over processes); the step uses what it leaves.
+    virtual void on_after_backward(TrainState&) {}
     // After the optimizer step of a batch; state.batch_loss holds that batch's loss.
     virtual void on_batch_end(TrainState&) {}
     // After the epoch's validation; logs hold the epoch's numbers.
@@ -107,6 +113,9 @@ struct TrainState {
     bool partial_epoch = false;
     // In on_train_end: an exception is leaving fit (it is rethrown after the callbacks).
     bool failed = false;
+    // In on_batch_end when FitOptions::metrics is not empty: the batch's (detached) outputs
+    // and targets, from which the epoch's training metrics are computed.
+    Tensor batch_output{}, batch_target{};
 };
 
 enum class ScheduleEvery { epoch, batch };
@@ -162,6 +171,10 @@ Logs evaluate(nn::Module& model, const LossFn& loss, const data::Dataset& data,
 // optimizer over `params` would never update. A tensor frozen on purpose is left out by
 // requires_grad_(false).
 std::vector<Tensor> unregistered_leaves(const Tape& tape, const std::vector<Tensor>& params);
+
+// One of FitOptions::metrics by name, on outputs and targets (ValueError for an unknown name).
+double compute_metric(const std::string& name, const Tensor& output, const Tensor& target,
+                      double threshold);
 
 // "loss: 0.1234 - accuracy: 0.95 - val_loss: 0.2 - val_accuracy: 0.9 - lr: 0.01": training
 // numbers first (loss leading), then validation, then lr; %.4g.

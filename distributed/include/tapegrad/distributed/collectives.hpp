@@ -1,0 +1,56 @@
+#pragma once
+// The collective operations data-parallel training is made of, over MPI_COMM_WORLD. Every rank
+// must make the same calls in the same order (with tensors of the same shapes and dtypes), as
+// with any MPI collective; a rank that skips one leaves the others waiting.
+#include <cstddef>
+#include <vector>
+
+#include "tapegrad/autodiff/tensor.hpp"
+#include "tapegrad/nn/module.hpp"
+
+namespace tapegrad::distributed {
+
+// Copies rank `root`'s values of the module's parameters and buffers into every other rank's,
+// in named_parameters() then named_buffers() order: all ranks then start from the same model.
+void broadcast_parameters(nn::Module& model, int root = 0);
+// The same for a list of tensors (each rank's list has the same shapes and dtypes).
+void broadcast(std::vector<Tensor>& tensors, int root = 0);
+
+// The sum over ranks of a number, or element by element of an array, on every rank.
+double allreduce_sum(double value);
+void allreduce_sum(std::vector<double>& values);
+
+// The rows of every rank's tensor (the same shape past the first dimension and the same dtype
+// everywhere), one after another in rank order: [sum of the ranks' rows, ...] on every rank.
+Tensor allgather_rows(const Tensor& rows);
+
+// What the gradient allreduce of a run cost: wall time inside MPI_Allreduce (waiting for the
+// slowest rank included), the calls (one per closure evaluation), the bytes of one call.
+struct AllreduceStats {
+    double seconds = 0.0;
+    std::size_t calls = 0;
+    std::size_t bytes = 0;
+};
+
+// The gradients of a parameter list summed over ranks, in place: each call scales this rank's
+// gradients by `weight`, packs them into one buffer per dtype (made once, so that no step
+// allocates), sums the buffers over ranks with one MPI_Allreduce each and unpacks the result
+// into the gradients. With weight = this rank's rows / the batch's rows on all ranks, the
+// gradient of a mean loss becomes the gradient of the whole batch's mean loss (to rounding).
+// A parameter without a gradient sends zeros and stays without one.
+class GradientAllreduce {
+  public:
+    explicit GradientAllreduce(std::vector<Tensor> params);
+
+    void allreduce(double weight);
+
+    AllreduceStats stats() const;
+
+  private:
+    std::vector<Tensor> params_;
+    std::vector<float> f32_;
+    std::vector<double> f64_;
+    AllreduceStats stats_;
+};
+
+}  // namespace tapegrad::distributed
