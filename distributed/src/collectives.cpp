@@ -51,7 +51,7 @@ Tensor allgather_typed(const Tensor& rows) {
     Shape out_shape = shape;
     out_shape[0] = per_row ? total / per_row : 0;
     xt::xarray<T> out = xt::xarray<T>::from_shape(out_shape);
-    const xt::xarray<T> in = rows.value<T>();  // contiguous copy (a view may not be)
+    const xt::xarray<T>& in = rows.value<T>();  // a tensor's array is contiguous
     MPI_Allgatherv(in.data(), mine, mpi_type<T>(), out.data(), counts.data(), offsets.data(),
                    mpi_type<T>(), MPI_COMM_WORLD);
     return Tensor(std::move(out));

@@ -25,8 +25,6 @@ void DataParallel::on_train_begin(optim::TrainState& state) {
 }
 
 void DataParallel::on_epoch_begin(optim::TrainState&) {
-    loss_sum_ = 0.0;
-    rows_ = 0;
     outputs_.clear();
     targets_.clear();
 }
@@ -41,19 +39,15 @@ void DataParallel::on_after_backward(optim::TrainState& state) {
 }
 
 void DataParallel::on_batch_end(optim::TrainState& state) {
-    const std::size_t rows = state.loader.global_batch_rows(state.batch);
-    loss_sum_ += state.batch_loss * static_cast<double>(rows);
-    rows_ += rows;
     if (state.batch_output.defined()) {
         outputs_.push_back(state.batch_output);
         targets_.push_back(state.batch_target);
     }
 }
 
-// fit's own numbers are this rank's; the metrics it computed name what to recompute on the
-// rows of all ranks.
+// fit's loss is already every rank's (on_after_backward summed each batch's); its metrics are
+// this rank's rows' and name what to recompute on the rows of all ranks.
 void DataParallel::on_epoch_end(optim::TrainState&, optim::Logs& logs) {
-    if (rows_ > 0) logs["loss"] = loss_sum_ / static_cast<double>(rows_);
     if (outputs_.empty()) return;
     Tensor out, y;
     {

@@ -305,7 +305,9 @@ Logs train_epoch(TrainState& state, const LossFn& loss, const FitOptions& option
         ++state.global_step;
         if (options.scheduler && options.schedule_every == ScheduleEvery::batch)
             options.scheduler->step();
-        acc.add(r.loss, rows_of(x), r.output, y);
+        // Weighted by the whole batch's rows: under data-parallel training r.loss is the whole
+        // batch's (on_after_backward summed it), so every process logs the same epoch loss.
+        acc.add(r.loss, state.loader.global_batch_rows(b), r.output, y);
         state.batch_loss = r.loss;
         if (acc.keep) {
             state.batch_output = r.output;

@@ -32,8 +32,9 @@ data::DataLoaderOptions shard(data::DataLoaderOptions options);
 
 // The callback that makes fit data-parallel (distributed::fit puts it first in the list). At
 // train begin it broadcasts rank 0's parameters and buffers; after every backward it sums the
-// gradients and the loss over ranks, each weighted by this rank's share of the batch's rows;
-// at epoch end it replaces the epoch's "loss" and training metrics by those of all ranks' rows.
+// gradients and the loss over ranks, each weighted by this rank's share of the batch's rows
+// (so fit's epoch loss is every rank's); at epoch end it replaces the training metrics by
+// those of all ranks' rows.
 class DataParallel : public optim::Callback {
   public:
     // The optimizer's parameters, and FitOptions' metrics and threshold (to recompute them).
@@ -52,8 +53,6 @@ class DataParallel : public optim::Callback {
     GradientAllreduce gradients_;
     std::vector<std::string> metrics_;
     double threshold_ = 0.0;
-    double loss_sum_ = 0.0;  // sum over the epoch's batches of loss × the batch's global rows
-    std::size_t rows_ = 0;   // global rows of the epoch's batches
     std::vector<Tensor> outputs_, targets_;  // this rank's, for the training metrics
 };
 
