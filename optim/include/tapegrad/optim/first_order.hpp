@@ -22,7 +22,6 @@
 // order, at construction and on loading. The state a rule makes through ParamState is saved
 // whole.
 #include <cstddef>
-#include <initializer_list>
 #include <limits>
 #include <map>
 #include <string>
@@ -238,9 +237,9 @@ void FirstOrder<Rule, O>::load_state_dict(const StateDict& d) {
         for_each_field([&](const OptionField<Options>& f) {
             f.set(loaded[g], detail::read_option(d, g, f.key(), name()));
         });
-        Options check = loaded[g];
-        check.lr = 0;  // the group's saved lr is checked by the base class
-        validate(check);
+        loaded[g].lr = 0;  // the group's saved lr is checked by the base class
+        validate(loaded[g]);
+        loaded[g].lr = kNotHere;
     }
     Optimizer::load_state_dict(d);
     options_ = std::move(loaded);
