@@ -99,10 +99,7 @@ class TreeBuilder(html.parser.HTMLParser):
 
 
 def parse_number(s):
-    s = s.strip()
-    if s in ("nan", "inf", "-inf"):
-        return float(s)
-    return float(s)
+    return float(s.strip())  # float() reads nan, inf and -inf too
 
 
 class Summary(list):

@@ -63,7 +63,7 @@ tg::Stepper wide_mlp_stepper() {
     return stepper;
 }
 
-// The JSON the page carries (the writer wrote "</" as "<\/" inside the script element).
+// The JSON the page carries (the writer wrote every "<" inside the script element as \u003c).
 json page_data(const std::string& page) {
     const std::string open = "<script type=\"application/json\" id=\"tapegrad-data\">";
     const auto b = page.find(open);
@@ -200,9 +200,8 @@ TEST_CASE("the graph is laid out by Graphviz or, without it, in rows of our own"
     CHECK(automatic["layout"]["engine"] == "simple");
     CHECK(automatic["layout"] == simple["layout"]);
     const tg::cli::HtmlPageOptions needs_dot{.layout = tg::cli::GraphLayout::graphviz};
-    CHECK_THROWS_AS(tg::cli::html_page(st, needs_dot), tg::IoError);
-    CHECK_THROWS_WITH(tg::cli::html_page(st, needs_dot),
-                      "run_dot: Graphviz's dot is not installed");
+    CHECK_THROWS_TYPED(tg::cli::html_page(st, needs_dot), tg::IoError,
+                       "run_dot: Graphviz's dot is not installed");
 }
 
 TEST_CASE("tensors beyond 8 x 8 are colour maps in their boxes, smaller ones tables") {
@@ -248,16 +247,15 @@ TEST_CASE("write_html says what it wrote, and why it could not") {
     CHECK_THAT(r.message, Contains("wrote " + (dir / "mlp.html").string()) &&
                               Contains("a simple layered layout"));
     const auto missing = dir / "no-such-folder" / "p.html";
-    CHECK_THROWS_AS(tg::cli::write_html(st, missing), tg::IoError);
-    CHECK_THROWS_WITH(tg::cli::write_html(st, missing),
-                      Contains(missing.string()) && Contains("No such file or directory"));
+    CHECK_THROWS_TYPED(tg::cli::write_html(st, missing), tg::IoError,
+                       Contains(missing.string()) && Contains("No such file or directory"));
     CHECK_FALSE(fs::exists(dir / "no-such-folder"));
 }
 
 TEST_CASE("a page needs a recorded backward pass") {
     tg::Stepper st;
-    CHECK_THROWS_AS(tg::cli::html_page(st), tg::TapeError);
-    CHECK_THROWS_WITH(tg::cli::html_page(st), Contains("no backward pass was recorded"));
+    CHECK_THROWS_TYPED(tg::cli::html_page(st), tg::TapeError,
+                       Contains("no backward pass was recorded"));
 }
 
 // Run by ctest's html_stepper_user_mlp_write: the page and the transcript of the small MLP, for

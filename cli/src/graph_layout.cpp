@@ -133,8 +133,8 @@ GraphLayoutResult layout_simple(const std::vector<TraceTensor>& tensors,
     const std::size_t n_rows = tensors.empty() ? 0 : *std::max_element(row.begin(), row.end()) + 1;
     std::vector<std::vector<std::size_t>> rows(n_rows);
     for (std::size_t i = 0; i < tensors.size(); ++i) rows[row[i]].push_back(i);
-    // Order each row by where its neighbours are (the mean place of the inputs above, or of
-    // the users below for leaves): two sweeps down, fewer crossings for small graphs.
+    // Order each row by where its neighbours are (the mean place of its inputs and of its
+    // users): two sweeps down, fewer crossings for small graphs.
     std::vector<double> place(tensors.size(), 0);
     for (const auto& r_slots : rows)
         for (std::size_t j = 0; j < r_slots.size(); ++j) place[r_slots[j]] = static_cast<double>(j);

@@ -23,7 +23,8 @@ std::string shell_quoted(const std::string& s) {
     return r + "'";
 }
 
-// Runs a shell command and returns what it printed (stdout and stderr) and its exit status.
+// Runs a shell command and returns what it printed on stdout (a caller wanting stderr too
+// adds 2>&1) and its exit status.
 std::pair<std::string, int> run_capture(const std::string& cmd, const std::string& what) {
     std::string output;
     FILE* p = ::popen(cmd.c_str(), "r");

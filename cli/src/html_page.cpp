@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "graph_layout.hpp"
@@ -56,11 +55,7 @@ json tensor_json(const Tensor& t) {
 std::size_t widest_number(const std::vector<Tensor>& tensors, int digits) {
     std::size_t widest = 1;
     for (const auto& t : tensors) {
-        for (double v : flat_values(t)) {
-            char buf[64];
-            std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-            widest = std::max(widest, std::string(buf).size());
-        }
+        for (double v : flat_values(t)) widest = std::max(widest, short_text(v, digits).size());
     }
     return widest;
 }
@@ -92,7 +87,7 @@ BoxView box_view(const TraceTensor& t, const std::vector<Tensor>& grads, int dig
     // side, at most 64 × 64 cells, as stepper.js draws it) and its "min … max" line.
     double map_h = 0;
     if (v.kind == "map" && t.value.numel() > 0) {
-        const double last = s.empty() ? 1.0 : static_cast<double>(s.back());
+        const double last = static_cast<double>(s.back());  // a map is never a scalar
         const double cols = std::min(last, 64.0);
         const double rows = std::min(static_cast<double>(t.value.numel()) / last, 64.0);
         map_h = kMap * rows / std::max(rows, cols);
@@ -230,10 +225,11 @@ std::pair<std::string, std::string> render(const Stepper& stepper, const HtmlPag
             "before tape.backward(...)");
     }
     const json data = page_data(stepper, options);
-    // Inside <script>, "</" could close the element: JSON may write it "<\/".
+    // Inside <script>, "</" could close the element and "<!--" change how it is parsed: every
+    // "<" (only ever inside a JSON string) is written as the escape \u003c.
     std::string text = data.dump(-1, ' ', false, json::error_handler_t::replace);
-    for (auto at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3))
-        text.replace(at, 2, "<\\/");
+    for (auto at = text.find('<'); at != std::string::npos; at = text.find('<', at + 6))
+        text.replace(at, 1, "\\u003c");
     std::string page(web::stepper_html);
     // The title is the script's to set (from the data): no text of the tape is HTML here.
     std::size_t at = fill(page, 0, "CSS", std::string(web::stepper_css));

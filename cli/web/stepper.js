@@ -314,9 +314,9 @@
       b.g.classList.toggle('current', !!back && back.out === slot);
       b.g.classList.toggle('forward-current', fwd === slot);
       b.g.classList.toggle('receiving', !!back && back.inputs.some((c) => c.slot === slot && c.requires_grad));
-      b.g.classList.toggle('done', pos >= nf && !!gradAfter(slot, done) && !(back && back.out === slot));
-      setBox(slot, 'value', on ? t.value : null, t.view, '…');
       const g = pos >= nf ? gradAfter(slot, done) : null;
+      b.g.classList.toggle('done', !!g && !(back && back.out === slot));
+      setBox(slot, 'value', on ? t.value : null, t.view, '…');
       setBox(slot, 'grad', g, t.view, t.requires_grad ? '—' : 'none');
     });
     for (const { e, g, path } of edges) {
