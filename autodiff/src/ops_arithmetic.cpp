@@ -14,19 +14,10 @@ namespace tapegrad {
 
 namespace {
 
-template <class T>
-const xt::xarray<T>& checked_pair(const char* op, const Inputs<T>& in) {
-    broadcast_shapes(op, in[0]->shape(), in[1]->shape());
-    return *in[0];
-}
-
 struct Add {
     static constexpr OpInfo info{
         .name = "add", .rule = "∂out/∂a = 1, ∂out/∂b = 1", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return checked_pair(info.name, in) + *in[1];
-    }
+    static auto forward(const auto& a, const auto& b) { return a + b; }
     static void backward(auto& c) {
         c.accumulate(0, c.grad());
         c.accumulate(1, c.grad());
@@ -36,10 +27,7 @@ struct Add {
 struct Sub {
     static constexpr OpInfo info{
         .name = "sub", .rule = "∂out/∂a = 1, ∂out/∂b = -1", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return checked_pair(info.name, in) - *in[1];
-    }
+    static auto forward(const auto& a, const auto& b) { return a - b; }
     static void backward(auto& c) {
         c.accumulate(0, c.grad());
         c.accumulate(1, -c.grad());
@@ -49,10 +37,7 @@ struct Sub {
 struct Mul {
     static constexpr OpInfo info{
         .name = "mul", .rule = "∂out/∂a = b, ∂out/∂b = a", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return checked_pair(info.name, in) * *in[1];
-    }
+    static auto forward(const auto& a, const auto& b) { return a * b; }
     static void backward(auto& c) {
         c.accumulate(0, c.grad() * c.in(1));
         c.accumulate(1, c.grad() * c.in(0));
@@ -62,10 +47,7 @@ struct Mul {
 struct Div {
     static constexpr OpInfo info{
         .name = "div", .rule = "∂out/∂a = 1/b, ∂out/∂b = -a/b² = -out/b", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return checked_pair(info.name, in) / *in[1];
-    }
+    static auto forward(const auto& a, const auto& b) { return a / b; }
     static void backward(auto& c) {
         c.accumulate(0, c.grad() / c.in(1));
         c.accumulate(1, -c.grad() * c.out() / c.in(1));
@@ -74,10 +56,7 @@ struct Div {
 
 struct Neg {
     static constexpr OpInfo info{.name = "neg", .rule = "∂out/∂a = -1", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return -*in[0];
-    }
+    static auto forward(const auto& a) { return -a; }
     static void backward(auto& c) { c.accumulate(0, -c.grad()); }
 };
 
@@ -87,9 +66,8 @@ struct AddScalar {
                                  .scalars = {"s"},
                                  .elementwise = true};
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const T s = static_cast<T>(args.s0);
-        return *in[0] + s;
+    static xt::xarray<T> forward(const xt::xarray<T>& a, T s) {
+        return a + s;
     }
     static void backward(auto& c) { c.accumulate(0, c.grad()); }
 };
@@ -100,9 +78,8 @@ struct MulScalar {
                                  .scalars = {"s"},
                                  .elementwise = true};
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const T s = static_cast<T>(args.s0);
-        return *in[0] * s;
+    static xt::xarray<T> forward(const xt::xarray<T>& a, T s) {
+        return a * s;
     }
     static void backward(auto& c) { c.accumulate(0, c.grad() * c.constant(c.scalar(0))); }
 };
@@ -113,9 +90,8 @@ struct RSubScalar {
                                  .scalars = {"s"},
                                  .elementwise = true};
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const T s = static_cast<T>(args.s0);
-        return s - *in[0];
+    static xt::xarray<T> forward(const xt::xarray<T>& a, T s) {
+        return s - a;
     }
     static void backward(auto& c) { c.accumulate(0, -c.grad()); }
 };
@@ -126,9 +102,8 @@ struct RDivScalar {
                                  .scalars = {"s"},
                                  .elementwise = true};
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const T s = static_cast<T>(args.s0);
-        return s / *in[0];
+    static xt::xarray<T> forward(const xt::xarray<T>& a, T s) {
+        return s / a;
     }
     static void backward(auto& c) { c.accumulate(0, -c.grad() * c.out() / c.in(0)); }
 };
@@ -136,8 +111,9 @@ struct RDivScalar {
 // a^b elementwise by std::pow: xsimd 8.1's SSE2 pow of two batches gives 0 for 0^-1 and
 // 0^-0.5 (its AVX-512 one gives inf, as IEEE and std::pow do), so a build without
 // -march=native would answer otherwise.
-template <class T, class A, class B>
+template <class A, class B>
 auto ieee_pow(A&& a, B&& b) {
+    using T = typename std::decay_t<A>::value_type;
     return xt::vectorize([](T x, T y) -> T { return std::pow(x, y); })(std::forward<A>(a),
                                                                        std::forward<B>(b));
 }
@@ -149,18 +125,14 @@ struct Pow {
             "out = a^b; ∂out/∂a = b·a^(b-1) (0 where b = 0), ∂out/∂b = out·ln a (0 where a = 0 "
             "and b ≥ 0)",
         .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return ieee_pow<T>(checked_pair(info.name, in), *in[1]);
-    }
+    static auto forward(const auto& a, const auto& b) { return ieee_pow(a, b); }
     // Where b = 0, out = 1 whatever a is: the slope in a is 0 (b·a^(b-1) would be 0·inf = NaN at
     // a = 0). Where a = 0 and b ≥ 0 the limit of out·ln a is 0, not NaN. Both as in PyTorch.
     template <class T>
     static void backward(BackwardContext<T>& c) {
         const auto& a = c.in(0);
         const auto& b = c.in(1);
-        c.accumulate(0,
-                     xt::where(xt::equal(b, T(0)), T(0), c.grad() * b * ieee_pow<T>(a, b - T(1))));
+        c.accumulate(0, xt::where(xt::equal(b, T(0)), T(0), c.grad() * b * ieee_pow(a, b - T(1))));
         c.accumulate(
             1, xt::where(xt::equal(a, T(0)) && b >= T(0), T(0), c.grad() * c.out() * xt::log(a)));
     }
@@ -183,10 +155,9 @@ struct PowScalar {
                                  .scalars = {"p"},
                                  .elementwise = true};
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const T p = static_cast<T>(args.s0);
-        if (p == T(2)) return *in[0] * *in[0];
-        return xt::pow(*in[0], p);
+    static xt::xarray<T> forward(const xt::xarray<T>& a, T p) {
+        if (p == T(2)) return a * a;  // exact, and faster than pow
+        return xt::pow(a, p);
     }
     static void backward(auto& c) {
         const auto p = c.constant(c.scalar(0));
@@ -203,13 +174,11 @@ struct Extremum {
         .rule = IsMax ? "∂out/∂a = [a > b] + ½[a = b], ∂out/∂b = [b > a] + ½[a = b]"
                       : "∂out/∂a = [a < b] + ½[a = b], ∂out/∂b = [b < a] + ½[a = b]",
         .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        const auto& a = checked_pair(info.name, in);
+    static auto forward(const auto& a, const auto& b) {
         if constexpr (IsMax) {
-            return xt::maximum(a, *in[1]);
+            return xt::maximum(a, b);
         } else {
-            return xt::minimum(a, *in[1]);
+            return xt::minimum(a, b);
         }
     }
     // [x is chosen over y]: x > y for maximum, x < y for minimum; on arrays and on tensors.

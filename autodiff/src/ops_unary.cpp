@@ -19,88 +19,62 @@ namespace {
 
 struct Square {
     static constexpr OpInfo info{.name = "square", .rule = "∂out/∂x = 2x", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return *in[0] * *in[0];
-    }
+    static auto forward(const auto& x) { return x * x; }
     static void backward(auto& c) { c.accumulate(0, c.grad() * 2 * c.in(0)); }
 };
 
 struct Sqrt {
     static constexpr OpInfo info{
         .name = "sqrt", .rule = "∂out/∂x = 1/(2·sqrt(x)) = 1/(2·out)", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::sqrt(*in[0]);
-    }
+    static auto forward(const auto& x) { return xt::sqrt(x); }
     static void backward(auto& c) { c.accumulate(0, c.grad() / (2 * c.out())); }
 };
 
 struct Exp {
     static constexpr OpInfo info{
         .name = "exp", .rule = "∂out/∂x = exp(x) = out", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::exp(*in[0]);
-    }
+    static auto forward(const auto& x) { return xt::exp(x); }
     static void backward(auto& c) { c.accumulate(0, c.grad() * c.out()); }
 };
 
 struct Log {
     static constexpr OpInfo info{.name = "log", .rule = "∂out/∂x = 1/x", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::log(*in[0]);  // NaN for x < 0, -inf at 0: IEEE, as NumPy
-    }
+    // NaN for x < 0, -inf at 0: IEEE, as NumPy.
+    static auto forward(const auto& x) { return xt::log(x); }
     static void backward(auto& c) { c.accumulate(0, c.grad() / c.in(0)); }
 };
 
 struct Abs {
     static constexpr OpInfo info{
         .name = "abs", .rule = "∂out/∂x = sign(x) (0 at x = 0)", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::abs(*in[0]);
-    }
+    static auto forward(const auto& x) { return xt::abs(x); }
     static void backward(auto& c) { c.accumulate(0, c.grad() * sign(c.in(0))); }
 };
 
 struct Sin {
     static constexpr OpInfo info{.name = "sin", .rule = "∂out/∂x = cos(x)", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::sin(*in[0]);
-    }
+    static auto forward(const auto& x) { return xt::sin(x); }
     static void backward(auto& c) { c.accumulate(0, c.grad() * cos(c.in(0))); }
 };
 
 struct Cos {
     static constexpr OpInfo info{.name = "cos", .rule = "∂out/∂x = -sin(x)", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::cos(*in[0]);
-    }
+    static auto forward(const auto& x) { return xt::cos(x); }
     static void backward(auto& c) { c.accumulate(0, -c.grad() * sin(c.in(0))); }
 };
 
 struct Tanh {
     static constexpr OpInfo info{
         .name = "tanh", .rule = "∂out/∂x = 1 - tanh²(x) = 1 - out²", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::tanh(*in[0]);
-    }
+    static auto forward(const auto& x) { return xt::tanh(x); }
     static void backward(auto& c) { c.accumulate(0, c.grad() * (1 - c.out() * c.out())); }
 };
 
 struct Sigmoid {
     static constexpr OpInfo info{
         .name = "sigmoid", .rule = "∂out/∂x = σ(x)(1 - σ(x)) = out(1 - out)", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        // exp(-x) overflows to inf for very negative x, and 1/(1+inf) = 0: no NaN.
-        return T(1) / (T(1) + xt::exp(-*in[0]));
-    }
+    // exp(-x) overflows to inf for very negative x, and 1/(1+inf) = 0: no NaN.
+    static auto forward(const auto& x) { return 1 / (1 + xt::exp(-x)); }
     static void backward(auto& c) { c.accumulate(0, c.grad() * c.out() * (1 - c.out())); }
 };
 
@@ -108,8 +82,8 @@ struct Relu {
     static constexpr OpInfo info{
         .name = "relu", .rule = "∂out/∂x = [x > 0] (1 where x > 0, else 0)", .elementwise = true};
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::maximum(*in[0], T(0));
+    static xt::xarray<T> forward(const xt::xarray<T>& x) {
+        return xt::maximum(x, T(0));
     }
     template <class T>
     static void backward(BackwardContext<T>& c) {
@@ -124,9 +98,8 @@ struct LeakyRelu {
                                  .scalars = {"slope"},
                                  .elementwise = true};
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const T s = static_cast<T>(args.s0);
-        return xt::where(*in[0] > T(0), *in[0], s * *in[0]);
+    static xt::xarray<T> forward(const xt::xarray<T>& x, T slope) {
+        return xt::where(x > T(0), x, slope * x);
     }
     template <class T>
     static void backward(BackwardContext<T>& c) {
@@ -145,9 +118,8 @@ struct Elu {
                                  .scalars = {"α"},
                                  .elementwise = true};
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const T alpha = static_cast<T>(args.s0);
-        return xt::where(*in[0] > T(0), *in[0], alpha * (xt::exp(*in[0]) - T(1)));
+    static xt::xarray<T> forward(const xt::xarray<T>& x, T alpha) {
+        return xt::where(x > T(0), x, alpha * (xt::exp(x) - T(1)));
     }
     template <class T>
     static void backward(BackwardContext<T>& c) {
@@ -167,12 +139,10 @@ struct Softplus {
                                  .rule = "∂out/∂x = σ(βx) (1 where βx > threshold)",
                                  .scalars = {"β", "threshold"},
                                  .elementwise = true};
+    // log1p(exp(βx))/β, stable: above the threshold the result is x to rounding.
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const T beta = static_cast<T>(args.s0), thr = static_cast<T>(args.s1);
-        // log1p(exp(βx))/β, stable: above the threshold the result is x to rounding.
-        return xt::where(beta * *in[0] > thr, *in[0],
-                         xt::log1p(xt::exp(xt::minimum(beta * *in[0], thr))) / beta);
+    static xt::xarray<T> forward(const xt::xarray<T>& x, T beta, T thr) {
+        return xt::where(beta * x > thr, x, xt::log1p(xt::exp(xt::minimum(beta * x, thr))) / beta);
     }
     template <class T>
     static void backward(BackwardContext<T>& c) {
@@ -190,9 +160,9 @@ struct Gelu {
     static constexpr OpInfo info{
         .name = "gelu", .rule = "out = x·Φ(x); ∂out/∂x = Φ(x) + x·φ(x)", .elementwise = true};
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
+    static xt::xarray<T> forward(const xt::xarray<T>& x) {
         const T r = static_cast<T>(1.0 / std::numbers::sqrt2);
-        return *in[0] * T(0.5) * (T(1) + xt::erf(*in[0] * r));
+        return x * T(0.5) * (T(1) + xt::erf(x * r));
     }
     // Φ(x) = (1 + erf(x/√2))/2 and φ(x) = exp(-x²/2)/√(2π).
     static void backward(auto& c) {
@@ -207,10 +177,7 @@ struct Gelu {
 struct Erf {
     static constexpr OpInfo info{
         .name = "erf", .rule = "∂out/∂x = 2/√π·exp(-x²)", .elementwise = true};
-    template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-        return xt::erf(*in[0]);
-    }
+    static auto forward(const auto& x) { return xt::erf(x); }
     static void backward(auto& c) {
         const auto k = c.constant(std::numbers::inv_sqrtpi * 2);
         c.accumulate(0, c.grad() * k * exp(-c.in(0) * c.in(0)));
@@ -223,9 +190,8 @@ struct Clamp {
                                  .scalars = {"min", "max"},
                                  .elementwise = true};
     template <class T>
-    static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs& args) {
-        const T lo = static_cast<T>(args.s0), hi = static_cast<T>(args.s1);
-        return xt::minimum(xt::maximum(*in[0], lo), hi);
+    static xt::xarray<T> forward(const xt::xarray<T>& x, T lo, T hi) {
+        return xt::minimum(xt::maximum(x, lo), hi);
     }
     template <class T>
     static void backward(BackwardContext<T>& c) {

@@ -12,12 +12,18 @@
 //
 //   struct Cube {
 //       static constexpr OpInfo info{.name = "cube", .rule = "∂out/∂x = 3x²", .elementwise = true};
-//       template <class T> static xt::xarray<T> forward(const Inputs<T>& in, const OpArgs&) {
-//           return (*in[0]) * (*in[0]) * (*in[0]);
-//       }
+//       static auto forward(const auto& x) { return x * x * x; }
 //       static void backward(auto& c) { c.accumulate(0, c.grad() * 3 * c.in(0) * c.in(0)); }
 //   };
 //   Tensor cube(const Tensor& x) { return apply<Cube>({&x}); }
+//
+// The forward has one of these forms (detail::run_forward picks it):
+//   - elementwise, on the input arrays and the scalar arguments in the element type T:
+//     forward(x), forward(a, b) (the shapes checked to broadcast, in the op's name), which may
+//     return an expression of their inputs; forward(x, s) or forward(x, s0, s1) when OpInfo
+//     names one or two scalars, which return xt::xarray<T> (checked);
+//   - general: template <class T> static xt::xarray<T> forward(const Inputs<T>&, const OpArgs&),
+//     for everything else (axes, indices, several outputs' shapes, a cast).
 //
 // Where the two passes need different code (a BLAS kernel, a mask), an op has
 // `template <class T> static void backward(BackwardContext<T>&)` on arrays and, optionally,
@@ -220,6 +226,38 @@ struct OutputOf<Op, T> {
 // Checks that every input is defined and that all share one dtype (the op is named).
 Dtype common_dtype(const char* op, std::span<const Tensor* const> inputs);
 
+constexpr int scalar_count(const OpInfo& info) {
+    return (info.scalars[0] != nullptr) + (info.scalars[1] != nullptr);
+}
+
+// A forward that takes scalars returns an array: a lazy expression would hold references to
+// its scalar parameters, which are gone once it returns.
+template <class T, class R>
+xt::xarray<T> value_of_scalar_form(R&& r) {
+    static_assert(std::is_same_v<std::decay_t<R>, xt::xarray<T>>,
+                  "an op's forward(x, s) returns xt::xarray<T>, not an expression of s");
+    return std::forward<R>(r);
+}
+
+// The op's forward in whichever form it is written (see the top of this file).
+template <class Op, class T>
+auto run_forward(const Inputs<T>& in, const OpArgs& args) {
+    constexpr int scalars = scalar_count(Op::info);
+    if constexpr (requires { Op::template forward<T>(in, args); }) {
+        return Op::template forward<T>(in, args);  // a cast's result has its own element type
+    } else if constexpr (scalars == 1) {
+        return value_of_scalar_form<T>(Op::forward(*in[0], static_cast<T>(args.s0)));
+    } else if constexpr (scalars == 2) {
+        return value_of_scalar_form<T>(
+            Op::forward(*in[0], static_cast<T>(args.s0), static_cast<T>(args.s1)));
+    } else if constexpr (requires(const xt::xarray<T>& x) { Op::forward(x); }) {
+        return xt::xarray<T>(Op::forward(*in[0]));
+    } else {
+        broadcast_shapes(Op::info.name, in[0]->shape(), in[1]->shape());
+        return xt::xarray<T>(Op::forward(*in[0], *in[1]));
+    }
+}
+
 template <class Op, class T>
 Tensor apply_typed(std::span<const Tensor* const> inputs, const OpArgs& args, Tape* tape) {
     using Out = typename OutputOf<Op, T>::type;
@@ -228,7 +266,7 @@ Tensor apply_typed(std::span<const Tensor* const> inputs, const OpArgs& args, Ta
         values.push_back(&std::get<variant_index<T>()>(t->impl()->value));
     if (tape) tape->check_inputs(inputs, Op::info.name);
     auto impl = new_impl();
-    impl->value.template emplace<variant_index<Out>()>(Op::template forward<T>(values, args));
+    impl->value.template emplace<variant_index<Out>()>(run_forward<Op, T>(values, args));
     if (tape) {
         tape->record(&run_backward<Op, T>, graph_rule<Op>(), &Op::info, inputs, impl, args.s0,
                      args.s1, args.ints);
