@@ -85,7 +85,7 @@ void tall_gemm(bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, co
                const T* b, T beta, T* c) {
     constexpr std::size_t W = xsimd::batch<T>::size;
     const std::size_t ldp = (n + W - 1) / W * W;
-    thread_local std::vector<T, xsimd::aligned_allocator<T, 64>> packed;
+    thread_local std::vector<T, ArrayAllocator<T>> packed;
     packed.assign(k * ldp, T(0));
     T* bp = packed.data();
     for (std::size_t p = 0; p < k; ++p)

@@ -1,13 +1,16 @@
 // Memory policy. Two costs dominate small ops and large ones alike: heap calls per op, and
 // page faults when glibc hands large freed blocks back to the kernel and the next step
 // takes them again (on this VM a fault costs a VM exit: a 1024x1024 matmul step ran at half
-// speed). So tensor records come from a per-thread free list, and glibc keeps freed memory.
+// speed). So tensor records and small arrays come from per-thread free lists, and glibc keeps
+// freed memory.
 #include <malloc.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <vector>
+
+#include "tapegrad/autodiff/array_allocator.hpp"
 
 #include "tapegrad/autodiff/tensor.hpp"
 
@@ -66,6 +69,50 @@ struct PoolAllocator {
     }
 };
 
+// ---- arrays: 64-byte aligned; blocks up to 4 KiB cached per thread in 64-byte size classes.
+constexpr std::align_val_t kArrayAlignment{64};
+constexpr std::size_t kClassBytes = 64;
+constexpr std::size_t kClasses = 64;                 // cached: up to 64 × 64 B = 4 KiB
+constexpr std::size_t kCacheLimitBytes = 16u << 20;  // per thread
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)  // GCC
+#define TAPEGRAD_SANITIZED 1
+#elif defined(__has_feature)  // Clang
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TAPEGRAD_SANITIZED 1
+#endif
+#endif
+#ifdef TAPEGRAD_SANITIZED
+constexpr bool kCacheArrays = false;  // so that a sanitizer sees every use after free
+#else
+constexpr bool kCacheArrays = true;
+#endif
+
+// Set once this thread's cache is destroyed: arrays freed later (in other thread-local or
+// static destructors) go straight back to the heap.
+constinit thread_local bool array_cache_gone = false;
+
+struct ArrayCache {
+    std::vector<void*> lists[kClasses];
+    std::size_t bytes = 0;
+    ~ArrayCache() {
+        array_cache_gone = true;
+        for (auto& l : lists)
+            for (void* p : l) ::operator delete(p, kArrayAlignment);
+    }
+};
+
+ArrayCache& array_cache() {
+    thread_local ArrayCache cache;
+    return cache;
+}
+
+// The size class of a block of `bytes` (0 for 0..64 bytes), or kClasses when not cached.
+std::size_t size_class(std::size_t bytes) {
+    if (!kCacheArrays || array_cache_gone || bytes > kClasses * kClassBytes) return kClasses;
+    return bytes == 0 ? 0 : (bytes - 1) / kClassBytes;
+}
+
 bool tune_malloc() {
     // TAPEGRAD_RETURN_MEMORY=1 keeps glibc's defaults (memory goes back to the system sooner).
     const char* env = std::getenv("TAPEGRAD_RETURN_MEMORY");
@@ -78,6 +125,38 @@ bool tune_malloc() {
 }
 
 }  // namespace
+
+void* allocate_array(std::size_t bytes) {
+    const std::size_t k = size_class(bytes);
+    if (k == kClasses) return ::operator new(bytes == 0 ? 1 : bytes, kArrayAlignment);
+    ArrayCache& cache = array_cache();
+    auto& list = cache.lists[k];
+    if (!list.empty()) {
+        void* p = list.back();
+        list.pop_back();
+        cache.bytes -= (k + 1) * kClassBytes;
+        return p;
+    }
+    return ::operator new((k + 1) * kClassBytes, kArrayAlignment);
+}
+
+void deallocate_array(void* p, std::size_t bytes) noexcept {
+    if (p == nullptr) return;
+    const std::size_t k = size_class(bytes);
+    if (k < kClasses) {
+        ArrayCache& cache = array_cache();
+        const std::size_t block = (k + 1) * kClassBytes;
+        if (cache.bytes + block <= kCacheLimitBytes) {
+            try {
+                cache.lists[k].push_back(p);
+                cache.bytes += block;
+                return;
+            } catch (const std::bad_alloc&) {  // no room for the list: free the block
+            }
+        }
+    }
+    ::operator delete(p, kArrayAlignment);
+}
 
 std::shared_ptr<TensorImpl> new_impl() {
     static const bool tuned = tune_malloc();
