@@ -17,7 +17,7 @@
 //   };
 //   Tensor cube(const Tensor& x) { return apply<Cube>({&x}); }
 //
-// The forward has one of these forms (detail::run_forward picks it):
+// The forward has one of these forms (detail::forward_into picks it):
 //   - elementwise, on the input arrays and the scalar arguments in the element type T:
 //     forward(x), forward(a, b) (the shapes checked to broadcast, in the op's name), which may
 //     return an expression of their inputs; forward(x, s) or forward(x, s0, s1) when OpInfo
@@ -35,6 +35,7 @@
 #include <type_traits>
 #include <utility>
 #include <xtensor/xarray.hpp>
+#include <xtensor/xnoalias.hpp>
 
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
@@ -101,9 +102,10 @@ class BackwardContext {
         auto& acc = grads_[s];
         const Shape& target = in_shape(i);
         if (std::holds_alternative<std::monostate>(acc)) {
-            xt::xarray<U> g = std::forward<E>(e);
+            // Computed straight into the new gradient (e cannot refer to it: it was empty).
+            auto& g = acc.template emplace<detail::variant_index<U>()>();
+            xt::noalias(g) = std::forward<E>(e);
             if (g.shape() != target) g = sum_to_shape(g, target);
-            acc.template emplace<detail::variant_index<U>()>(std::move(g));
         } else {
             auto& a = std::get<detail::variant_index<U>()>(acc);
             const auto& es = e.shape();
@@ -239,22 +241,24 @@ xt::xarray<T> value_of_scalar_form(R&& r) {
     return std::forward<R>(r);
 }
 
-// The op's forward in whichever form it is written (see the top of this file).
-template <class Op, class T>
-auto run_forward(const Inputs<T>& in, const OpArgs& args) {
+// The op's forward in whichever form it is written (see the top of this file), into out, the
+// new record's empty array. An expression is computed straight into it (noalias: out is none
+// of the inputs), so that a small op makes no temporary array and moves none.
+template <class Op, class T, class Out>
+void forward_into(xt::xarray<Out>& out, const Inputs<T>& in, const OpArgs& args) {
     constexpr int scalars = scalar_count(Op::info);
     if constexpr (requires { Op::template forward<T>(in, args); }) {
-        return Op::template forward<T>(in, args);  // a cast's result has its own element type
+        out = Op::template forward<T>(in, args);  // a cast's result has its own element type
     } else if constexpr (scalars == 1) {
-        return value_of_scalar_form<T>(Op::forward(*in[0], static_cast<T>(args.s0)));
+        out = value_of_scalar_form<T>(Op::forward(*in[0], static_cast<T>(args.s0)));
     } else if constexpr (scalars == 2) {
-        return value_of_scalar_form<T>(
+        out = value_of_scalar_form<T>(
             Op::forward(*in[0], static_cast<T>(args.s0), static_cast<T>(args.s1)));
     } else if constexpr (requires(const xt::xarray<T>& x) { Op::forward(x); }) {
-        return xt::xarray<T>(Op::forward(*in[0]));
+        xt::noalias(out) = Op::forward(*in[0]);
     } else {
         broadcast_shapes(Op::info.name, in[0]->shape(), in[1]->shape());
-        return xt::xarray<T>(Op::forward(*in[0], *in[1]));
+        xt::noalias(out) = Op::forward(*in[0], *in[1]);
     }
 }
 
@@ -266,7 +270,7 @@ Tensor apply_typed(std::span<const Tensor* const> inputs, const OpArgs& args, Ta
         values.push_back(&std::get<variant_index<T>()>(t->impl()->value));
     if (tape) tape->check_inputs(inputs, Op::info.name);
     auto impl = new_impl();
-    impl->value.template emplace<variant_index<Out>()>(run_forward<Op, T>(values, args));
+    forward_into<Op>(impl->value.template emplace<variant_index<Out>()>(), values, args);
     if (tape) {
         tape->record(&run_backward<Op, T>, graph_rule<Op>(), &Op::info, inputs, impl, args.s0,
                      args.s1, args.ints);
