@@ -68,9 +68,10 @@ void check_not_recorded(const Tensor& grad) {
         "over processes; use Newton with .hessian = HessianMethod::finite_differences");
 }
 
-// Gradients into the buffer (scaled), or back out of it; zeros for a missing gradient.
-template <class T>
-void pack(const std::vector<Tensor>& params, std::vector<T>& buffer, double weight) {
+// The T gradients into the buffer (scaled in T), or back out of it; zeros for a missing
+// gradient. The buffer may be wider than T (D = double for float gradients, see below).
+template <class T, class D>
+void pack(const std::vector<Tensor>& params, D* buffer, double weight) {
     std::size_t at = 0;
     for (const Tensor& p : params) {
         if (p.dtype() != dtype_of<T>()) continue;
@@ -79,26 +80,33 @@ void pack(const std::vector<Tensor>& params, std::vector<T>& buffer, double weig
             check_not_recorded(p.grad());
             const T* g = p.grad().value<T>().data();
             const T w = static_cast<T>(weight);
-            for (std::size_t i = 0; i < n; ++i) buffer[at + i] = g[i] * w;
+            for (std::size_t i = 0; i < n; ++i) buffer[at + i] = static_cast<D>(g[i] * w);
         } else {
-            std::fill_n(buffer.begin() + static_cast<std::ptrdiff_t>(at), n, T(0));
+            std::fill_n(buffer + at, n, D(0));
         }
         at += n;
     }
 }
 
-template <class T>
-void unpack(const std::vector<Tensor>& params, const std::vector<T>& buffer) {
+template <class T, class D>
+void unpack(const std::vector<Tensor>& params, const D* buffer) {
     std::size_t at = 0;
     for (const Tensor& p : params) {
         if (p.dtype() != dtype_of<T>()) continue;
         const std::size_t n = p.numel();
-        if (p.has_grad())
-            std::copy_n(buffer.begin() + static_cast<std::ptrdiff_t>(at), n,
-                        p.grad().mutable_value<T>().data());
+        if (p.has_grad()) {
+            T* g = p.grad().mutable_value<T>().data();
+            for (std::size_t i = 0; i < n; ++i) g[i] = static_cast<T>(buffer[at + i]);
+        }
         at += n;
     }
 }
+
+// Up to this many float32 gradients travel as doubles in the one double buffer, beside the
+// float64 ones and the number summed with them: a small allreduce costs its latency, not its
+// bytes, and one call waits once. Two floats summed in double and rounded back give the float
+// sum exactly; over more ranks the double sum is the more accurate one.
+constexpr std::size_t kWidenedFloats = std::size_t{1} << 14;
 
 }  // namespace
 
@@ -136,9 +144,11 @@ Tensor allgather_rows(const Tensor& rows) {
 GradientAllreduce::GradientAllreduce(std::vector<Tensor> params) : params_(std::move(params)) {
     std::size_t n32 = 0, n64 = 0;
     for (const Tensor& p : params_) (p.dtype() == f32 ? n32 : n64) += p.numel();
-    check_count(std::max(n32, n64), "GradientAllreduce");
-    f32_.resize(n32);
-    f64_.resize(n64);
+    widened_ = n32 <= kWidenedFloats;
+    n64_ = n64;
+    f32_.resize(widened_ ? 0 : n32);
+    f64_.resize(n64 + (widened_ ? n32 : 0) + 1);  // the last element: the number summed along
+    check_count(std::max(f32_.size(), f64_.size()), "GradientAllreduce");
 }
 
 AllreduceStats GradientAllreduce::stats() const {
@@ -147,20 +157,30 @@ AllreduceStats GradientAllreduce::stats() const {
     return s;
 }
 
-void GradientAllreduce::allreduce(double weight) {
-    pack(params_, f32_, weight);
-    pack(params_, f64_, weight);
+double GradientAllreduce::allreduce(double weight, double value) {
+    double* widened = f64_.data() + n64_;  // where float32 gradients go when widened
+    pack<double>(params_, f64_.data(), weight);
+    if (widened_) {
+        pack<float>(params_, widened, weight);
+    } else {
+        pack<float>(params_, f32_.data(), weight);
+    }
+    f64_.back() = value;
     const auto t0 = std::chrono::steady_clock::now();
     if (!f32_.empty())
         MPI_Allreduce(MPI_IN_PLACE, f32_.data(), static_cast<int>(f32_.size()), MPI_FLOAT, MPI_SUM,
                       MPI_COMM_WORLD);
-    if (!f64_.empty())
-        MPI_Allreduce(MPI_IN_PLACE, f64_.data(), static_cast<int>(f64_.size()), MPI_DOUBLE, MPI_SUM,
-                      MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, f64_.data(), static_cast<int>(f64_.size()), MPI_DOUBLE, MPI_SUM,
+                  MPI_COMM_WORLD);
     stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++stats_.calls;
-    unpack(params_, f32_);
-    unpack(params_, f64_);
+    unpack<double>(params_, f64_.data());
+    if (widened_) {
+        unpack<float>(params_, widened);
+    } else {
+        unpack<float>(params_, f32_.data());
+    }
+    return f64_.back();
 }
 
 }  // namespace tapegrad::distributed

@@ -34,8 +34,7 @@ void DataParallel::on_epoch_begin(optim::TrainState&) {
 void DataParallel::on_after_backward(optim::TrainState& state) {
     const double weight = static_cast<double>(state.loader.batch_rows(state.batch)) /
                           static_cast<double>(state.loader.global_batch_rows(state.batch));
-    gradients_.allreduce(weight);
-    state.batch_loss = allreduce_sum(state.batch_loss * weight);
+    state.batch_loss = gradients_.allreduce(weight, state.batch_loss * weight);
 }
 
 void DataParallel::on_batch_end(optim::TrainState& state) {
