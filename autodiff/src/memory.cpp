@@ -120,9 +120,11 @@ ArrayCache& array_cache() {
     return cache;
 }
 
-// The size class of a block of `bytes`, or kClasses when such a block is not cached.
+// The size class of a block of `bytes`, or kClasses when such a block is never cached. A block
+// of a class is always allocated at the class's size, even while this thread has no cache
+// (it is exiting), because the block may be freed on another thread and reused from there.
 std::size_t size_class(std::size_t bytes) {
-    if (!kCacheArrays || array_cache_gone || bytes > kLargestCached) return kClasses;
+    if (!kCacheArrays || bytes > kLargestCached) return kClasses;
     if (bytes <= kSmallClasses * kSmallStep) return bytes == 0 ? 0 : (bytes - 1) / kSmallStep;
     const int e = std::bit_width(bytes - 1) - 1;         // 2^e < bytes <= 2^(e+1)
     const std::size_t quarter = (bytes - 1) >> (e - 2);  // 4..7
@@ -160,6 +162,7 @@ void* allocate_array(std::size_t bytes) {
     if (bytes >= kHugeFrom) return allocate_huge_array(bytes);
     const std::size_t k = size_class(bytes);
     if (k == kClasses) return ::operator new(bytes == 0 ? 1 : bytes, kArrayAlignment);
+    if (array_cache_gone) return ::operator new(class_bytes(k), kArrayAlignment);
     ArrayCache& cache = array_cache();
     auto& list = cache.lists[k];
     if (!list.empty()) {
@@ -178,7 +181,7 @@ void deallocate_array(void* p, std::size_t bytes) noexcept {
         return;
     }
     const std::size_t k = size_class(bytes);
-    if (k < kClasses) {
+    if (k < kClasses && !array_cache_gone) {
         ArrayCache& cache = array_cache();
         const std::size_t block = class_bytes(k);
         if (cache.bytes + block <= kCacheLimitBytes) {
