@@ -30,9 +30,11 @@ Dtype common_dtype(const char* op, std::span<const Tensor* const> inputs) {
                         " is an undefined tensor");
         }
     }
+    // The variant's index is the dtype (defined tensors only: checked above).
+    const auto index = inputs[0]->impl()->value.index();
     const Dtype d = inputs[0]->dtype();
     for (std::size_t i = 1; i < inputs.size(); ++i) {
-        if (inputs[i]->dtype() != d) {
+        if (inputs[i]->impl()->value.index() != index) {
             throw DtypeError(std::string(op) + ": input 0 is " + std::string(dtype_name(d)) + " " +
                              shape_str(inputs[0]->shape()) + " but input " + std::to_string(i) +
                              " is " + std::string(dtype_name(inputs[i]->dtype())) + " " +

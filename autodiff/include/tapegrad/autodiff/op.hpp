@@ -257,7 +257,8 @@ void forward_into(xt::xarray<Out>& out, const Inputs<T>& in, const OpArgs& args)
     } else if constexpr (requires(const xt::xarray<T>& x) { Op::forward(x); }) {
         xt::noalias(out) = Op::forward(*in[0]);
     } else {
-        broadcast_shapes(Op::info.name, in[0]->shape(), in[1]->shape());
+        if (in[0]->shape() != in[1]->shape())
+            broadcast_shapes(Op::info.name, in[0]->shape(), in[1]->shape());
         xt::noalias(out) = Op::forward(*in[0], *in[1]);
     }
 }
