@@ -147,7 +147,9 @@ GradientAllreduce::GradientAllreduce(std::vector<Tensor> params) : params_(std::
     widened_ = n32 <= kWidenedFloats;
     n64_ = n64;
     f32_.resize(widened_ ? 0 : n32);
-    f64_.resize(n64 + (widened_ ? n32 : 0) + 1);  // the last element: the number summed along
+    flags_at_ = n64 + (widened_ ? n32 : 0);
+    // After the gradients: one "has a gradient" count per parameter, then the number summed.
+    f64_.resize(flags_at_ + params_.size() + 1);
     check_count(std::max(f32_.size(), f64_.size()), "GradientAllreduce");
 }
 
@@ -165,6 +167,8 @@ double GradientAllreduce::allreduce(double weight, double value) {
     } else {
         pack<float>(params_, f32_.data(), weight);
     }
+    for (std::size_t i = 0; i < params_.size(); ++i)
+        f64_[flags_at_ + i] = params_[i].has_grad() ? 1.0 : 0.0;
     f64_.back() = value;
     const auto t0 = std::chrono::steady_clock::now();
     if (!f32_.empty())
@@ -174,6 +178,11 @@ double GradientAllreduce::allreduce(double weight, double value) {
                   MPI_COMM_WORLD);
     stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ++stats_.calls;
+    // A parameter that has a gradient on some ranks only (used by some rows of the batch) gets
+    // the sum everywhere, as one process over the whole batch would: otherwise the ranks'
+    // optimizers would step different parameters and the replicas drift apart unseen.
+    for (std::size_t i = 0; i < params_.size(); ++i)
+        if (f64_[flags_at_ + i] > 0 && !params_[i].has_grad()) (void)params_[i].grad();
     unpack<double>(params_, f64_.data());
     if (widened_) {
         unpack<float>(params_, widened);

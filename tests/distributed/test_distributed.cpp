@@ -168,6 +168,29 @@ TEST_CASE("data parallel: a gradient recorded for a second derivative is refused
     CHECK_THROWS_WITH(sum.allreduce(1.0), Catch::Contains("HessianMethod::finite_differences"));
 }
 
+TEST_CASE("data parallel: a gradient on some ranks only reaches every rank, summed") {
+    // v is used by rank 0's rows only, u by no rank: one process over all the rows would have
+    // v's gradient from rank 0's part and none for u.
+    const int n = dist::world_size(), r = dist::rank();
+    tg::Tensor w = tg::tensor({1.0, 2.0}, tg::f64).requires_grad_();
+    tg::Tensor v = tg::tensor({3.0}, tg::f64).requires_grad_();
+    tg::Tensor u = tg::tensor({4.0}, tg::f32).requires_grad_();
+    dist::GradientAllreduce sum({w, v, u});
+    {
+        tg::Tape tape;
+        tg::Tensor loss = tg::sum(w * w);
+        if (r == 0) loss = loss + tg::sum(v) * 5.0;
+        tape.backward(loss);
+    }
+    CHECK(sum.allreduce(1.0, r + 1.0) == Approx(n * (n + 1) / 2.0));
+    INFO("rank " << r << " of " << n);
+    REQUIRE(v.has_grad());
+    CHECK(v.grad().value<double>()(0) == 5.0);
+    CHECK(w.grad().value<double>()(0) == 2.0 * n);
+    CHECK(w.grad().value<double>()(1) == 4.0 * n);
+    CHECK_FALSE(u.has_grad());
+}
+
 TEST_CASE("data parallel: rank 0's initial weights reach every rank") {
     // Each rank starts from other weights (seeded by its rank): training must start from
     // rank 0's on all of them.

@@ -37,9 +37,10 @@ struct AllreduceStats {
 // allocates), sums the buffers over ranks with one MPI_Allreduce each and unpacks the result
 // into the gradients. With weight = this rank's rows / the batch's rows on all ranks, the
 // gradient of a mean loss becomes the gradient of the whole batch's mean loss (to rounding).
-// A parameter without a gradient sends zeros and stays without one. `value` (a weighted
-// loss) is summed in the same call and returned; a model with few float32 parameters (up to
-// 16 384) sends them in the double buffer too, so that a small step makes one call, not two.
+// A parameter without a gradient sends zeros; it gets the sum when another rank has a gradient
+// for it (as one process over the whole batch would have), else it stays without. `value` (a
+// weighted loss) is summed in the same call and returned; a model with few float32 parameters (up
+// to 16 384) sends them in the double buffer too, so that a small step makes one call, not two.
 class GradientAllreduce {
   public:
     explicit GradientAllreduce(std::vector<Tensor> params);
@@ -50,9 +51,10 @@ class GradientAllreduce {
 
   private:
     std::vector<Tensor> params_;
-    std::vector<float> f32_;   // float32 gradients, unless widened into f64_
-    std::vector<double> f64_;  // float64 gradients, [widened float32 ones,] the value
-    std::size_t n64_ = 0;      // float64 gradients at the front of f64_
+    std::vector<float> f32_;    // float32 gradients, unless widened into f64_
+    std::vector<double> f64_;   // float64 gradients, [widened float32 ones,] counts, the value
+    std::size_t n64_ = 0;       // float64 gradients at the front of f64_
+    std::size_t flags_at_ = 0;  // then, after the widened ones, a has-gradient count per param
     bool widened_ = false;
     AllreduceStats stats_;
 };
