@@ -4,6 +4,7 @@
 // speed). So tensor records and small arrays come from per-thread free lists, and glibc keeps
 // freed memory.
 #include <malloc.h>
+#include <sanitizer/asan_interface.h>  // its macros do nothing without ASan
 #include <sys/mman.h>
 
 #include <bit>
@@ -88,36 +89,28 @@ constexpr std::size_t kCacheLimitBytes = 32u << 20;  // per thread
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 constexpr std::size_t kHugeFrom = std::size_t{4} << 20;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)  // GCC
-#define TAPEGRAD_SANITIZED 1
-#elif defined(__has_feature)  // Clang
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define TAPEGRAD_SANITIZED 1
+#if defined(__SANITIZE_THREAD__)
+#define TAPEGRAD_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TAPEGRAD_TSAN 1
 #endif
 #endif
-#ifdef TAPEGRAD_SANITIZED
-constexpr bool kCacheArrays = false;  // so that a sanitizer sees every use after free
+
+#ifdef TAPEGRAD_TSAN
+constexpr bool kCacheArrays = false;  // TSan's tests are about tapes; its allocator sees all
 #else
 constexpr bool kCacheArrays = true;
 #endif
 
-// Set once this thread's cache is destroyed: arrays freed later (in other thread-local or
-// static destructors) go straight back to the heap.
-constinit thread_local bool array_cache_gone = false;
-
-struct ArrayCache {
-    std::vector<void*> lists[kClasses];
-    std::size_t bytes = 0;
-    ~ArrayCache() {
-        array_cache_gone = true;
-        for (auto& l : lists)
-            for (void* p : l) ::operator delete(p, kArrayAlignment);
-    }
-};
-
-ArrayCache& array_cache() {
-    thread_local ArrayCache cache;
-    return cache;
+// Under ASan the cache stays on, and what no array may touch is poisoned: a cached block whole,
+// and the tail of a block beyond the bytes asked for. ASan then reports a use after free or an
+// overflow in our blocks as it does in its own, and the ASan tests run the allocator we ship.
+void poison(void* p, std::size_t n) {
+    ASAN_POISON_MEMORY_REGION(p, n);
+}
+void unpoison(void* p, std::size_t n) {
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
 }
 
 // The size class of a block of `bytes`, or kClasses when such a block is never cached. A block
@@ -138,8 +131,32 @@ std::size_t class_bytes(std::size_t k) {
     return (q + 5) << (kFirstDoubling + d - 2);
 }
 
+// Set once this thread's cache is destroyed: arrays freed later (in other thread-local or
+// static destructors) go straight back to the heap.
+constinit thread_local bool array_cache_gone = false;
+
+struct ArrayCache {
+    std::vector<void*> lists[kClasses];
+    std::size_t bytes = 0;
+    ~ArrayCache() {
+        array_cache_gone = true;
+        for (std::size_t k = 0; k < kClasses; ++k) {
+            for (void* p : lists[k]) {
+                unpoison(p, class_bytes(k));
+                ::operator delete(p, kArrayAlignment);
+            }
+        }
+    }
+};
+
+ArrayCache& array_cache() {
+    thread_local ArrayCache cache;
+    return cache;
+}
+
 bool tune_malloc() {
-    // TAPEGRAD_RETURN_MEMORY=1 keeps glibc's defaults (memory goes back to the system sooner).
+    // TAPEGRAD_RETURN_MEMORY=1 keeps glibc's defaults (memory goes back to the system sooner;
+    // the array cache still keeps up to 32 MiB a thread).
     const char* env = std::getenv("TAPEGRAD_RETURN_MEMORY");
     if (env && std::strcmp(env, "1") == 0) return false;
     // Blocks up to 32 MiB (glibc's maximum) come from the heap, and the heap is trimmed only
@@ -156,22 +173,30 @@ void* allocate_huge_array(std::size_t bytes) {
     return p;
 }
 
+// A block of class k handed out for `bytes`: all of it usable to us, its tail poisoned.
+void* handed_out(void* block, std::size_t k, std::size_t bytes) {
+    unpoison(block, class_bytes(k));
+    poison(static_cast<char*>(block) + bytes, class_bytes(k) - bytes);
+    return block;
+}
+
 }  // namespace
 
 void* allocate_array(std::size_t bytes) {
     if (bytes >= kHugeFrom) return allocate_huge_array(bytes);
     const std::size_t k = size_class(bytes);
     if (k == kClasses) return ::operator new(bytes == 0 ? 1 : bytes, kArrayAlignment);
-    if (array_cache_gone) return ::operator new(class_bytes(k), kArrayAlignment);
+    if (array_cache_gone)
+        return handed_out(::operator new(class_bytes(k), kArrayAlignment), k, bytes);
     ArrayCache& cache = array_cache();
     auto& list = cache.lists[k];
     if (!list.empty()) {
         void* p = list.back();
         list.pop_back();
         cache.bytes -= class_bytes(k);
-        return p;
+        return handed_out(p, k, bytes);
     }
-    return ::operator new(class_bytes(k), kArrayAlignment);
+    return handed_out(::operator new(class_bytes(k), kArrayAlignment), k, bytes);
 }
 
 void deallocate_array(void* p, std::size_t bytes) noexcept {
@@ -188,10 +213,12 @@ void deallocate_array(void* p, std::size_t bytes) noexcept {
             try {
                 cache.lists[k].push_back(p);
                 cache.bytes += block;
+                poison(p, block);
                 return;
             } catch (const std::bad_alloc&) {  // no room for the list: free the block
             }
         }
+        unpoison(p, class_bytes(k));
     }
     ::operator delete(p, kArrayAlignment);
 }
