@@ -186,17 +186,18 @@ void* allocate_array(std::size_t bytes) {
     if (bytes >= kHugeFrom) return allocate_huge_array(bytes);
     const std::size_t k = size_class(bytes);
     if (k == kClasses) return ::operator new(bytes == 0 ? 1 : bytes, kArrayAlignment);
-    if (array_cache_gone)
-        return handed_out(::operator new(class_bytes(k), kArrayAlignment), k, bytes);
-    ArrayCache& cache = array_cache();
-    auto& list = cache.lists[k];
-    if (!list.empty()) {
-        void* p = list.back();
-        list.pop_back();
-        cache.bytes -= class_bytes(k);
-        return handed_out(p, k, bytes);
+    void* p = nullptr;
+    if (!array_cache_gone) {
+        ArrayCache& cache = array_cache();
+        auto& list = cache.lists[k];
+        if (!list.empty()) {
+            p = list.back();
+            list.pop_back();
+            cache.bytes -= class_bytes(k);
+        }
     }
-    return handed_out(::operator new(class_bytes(k), kArrayAlignment), k, bytes);
+    if (p == nullptr) p = ::operator new(class_bytes(k), kArrayAlignment);
+    return handed_out(p, k, bytes);
 }
 
 void deallocate_array(void* p, std::size_t bytes) noexcept {
@@ -206,19 +207,21 @@ void deallocate_array(void* p, std::size_t bytes) noexcept {
         return;
     }
     const std::size_t k = size_class(bytes);
-    if (k < kClasses && !array_cache_gone) {
-        ArrayCache& cache = array_cache();
+    if (k < kClasses) {
         const std::size_t block = class_bytes(k);
-        if (cache.bytes + block <= kCacheLimitBytes) {
-            try {
-                cache.lists[k].push_back(p);
-                cache.bytes += block;
-                poison(p, block);
-                return;
-            } catch (const std::bad_alloc&) {  // no room for the list: free the block
+        if (!array_cache_gone) {
+            ArrayCache& cache = array_cache();
+            if (cache.bytes + block <= kCacheLimitBytes) {
+                try {
+                    cache.lists[k].push_back(p);
+                    cache.bytes += block;
+                    poison(p, block);
+                    return;
+                } catch (const std::bad_alloc&) {  // no room for the list: free the block
+                }
             }
         }
-        unpoison(p, class_bytes(k));
+        unpoison(p, block);  // its tail was poisoned when it was handed out
     }
     ::operator delete(p, kArrayAlignment);
 }
