@@ -68,7 +68,7 @@ test-asan: deps
 TSAN_BUILD ?= build-tsan
 empty :=
 space := $(empty) $(empty)
-TSAN_TESTS ?= test_tape_threads test_threads test_tape_nesting test_tape
+TSAN_TESTS ?= test_tape_threads test_threads test_tape_nesting test_tape test_parallel
 test-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) $(CHECKED_BUILD_ARGS) \
 	  -DTAPEGRAD_BUILD_EXAMPLES=OFF -DTAPEGRAD_BUILD_CLI=OFF -DTAPEGRAD_SANITIZE=thread \

@@ -112,3 +112,31 @@ TEST_CASE("every product path agrees with float64 sums, forward and backward") {
         check_linear(128, 100, 70, d);  // OpenBLAS gemm
     }
 }
+
+// With tapegrad's own threads, a product of at least 2^20 multiply-adds a thread is split into
+// row blocks of C (column blocks when C has fewer rows than columns), every path inside a part.
+TEST_CASE("products split across 2 and 3 threads agree with float64 sums, forward and backward") {
+    for (const int threads : {2, 3}) {
+        INFO(threads << " threads");
+        tg::set_num_threads(threads);
+        for (const tg::Dtype d : {tg::f32, tg::f64}) {
+            check_matmul(300, 100, 80, d);   // rows; dA rows with Bᵀ; dB = Aᵀ·g by columns
+            check_matmul(40, 200, 300, d);   // columns; dB = Aᵀ·g by rows of the stored Aᵀ
+            check_linear(11000, 200, 1, d);  // gemv by rows, dW = gᵀ·x by columns
+            check_linear(4096, 40, 16, d);   // x·Wᵀ by rows, dW by columns of x
+        }
+    }
+    tg::set_num_threads(1);
+}
+
+TEST_CASE("a product split across threads is the same bit for bit from run to run") {
+    tg::set_num_threads(2);
+    const auto a = tg::randn({257, 300}, 1, tg::f32);
+    const auto b = tg::randn({300, 129}, 2, tg::f32);
+    const auto first = tg::matmul(a, b).to_array<float>();
+    for (int run = 0; run < 5; ++run) {
+        const bool same_bits = tg::matmul(a, b).to_array<float>() == first;
+        REQUIRE(same_bits);
+    }
+    tg::set_num_threads(1);
+}

@@ -55,6 +55,18 @@ inline data::Dataset regression_data(std::size_t n, std::uint64_t seed) {
     });
 }
 
+// Largest |a - b| over the models' parameters.
+inline double max_difference(nn::Module& a, nn::Module& b) {
+    const auto pa = a.parameters(), pb = b.parameters();
+    double worst = 0;
+    for (std::size_t i = 0; i < pa.size(); ++i) {
+        const auto va = pa[i].to_array<double>(), vb = pb[i].to_array<double>();
+        for (std::size_t k = 0; k < va.size(); ++k)
+            worst = std::max(worst, std::abs(va.data()[k] - vb.data()[k]));
+    }
+    return worst;
+}
+
 inline const optim::LossFn bce = [](const tg::Tensor& out, const tg::Tensor& y) {
     return nn::bce_with_logits(out, y);
 };

@@ -2,6 +2,8 @@
 // and the two sets of declarations conflict in one translation unit.
 #include "blas.hpp"
 
+#include "tapegrad/autodiff/parallel.hpp"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -121,15 +123,18 @@ void gemv(bool t, std::size_t rows, std::size_t cols, double alpha, const double
     cblas_dgemv(CblasRowMajor, flag(t), as_int(rows), as_int(cols), alpha, a, as_int(cols), x, 1,
                 beta, y, 1);
 }
+// Leading dimensions as stored: a part of a split product keeps its whole operand's.
 void full_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
-               const float* a, const float* b, float beta, float* c) {
+               const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta,
+               float* c, std::size_t ldc) {
     cblas_sgemm(CblasRowMajor, flag(ta), flag(tb), as_int(m), as_int(n), as_int(k), alpha, a,
-                as_int(ta ? m : k), b, as_int(tb ? k : n), beta, c, as_int(n));
+                as_int(lda), b, as_int(ldb), beta, c, as_int(ldc));
 }
 void full_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha,
-               const double* a, const double* b, double beta, double* c) {
+               const double* a, std::size_t lda, const double* b, std::size_t ldb, double beta,
+               double* c, std::size_t ldc) {
     cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), as_int(m), as_int(n), as_int(k), alpha, a,
-                as_int(ta ? m : k), b, as_int(tb ? k : n), beta, c, as_int(n));
+                as_int(lda), b, as_int(ldb), beta, c, as_int(ldc));
 }
 
 // A product with one row or one column is a matrix-vector product, and OpenBLAS's gemv does it
@@ -153,19 +158,49 @@ void any_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T a
         if (is_tall(ta, m, n, k)) return tall_gemm(tb, m, n, k, alpha, a, b, beta, c);
     }
 #endif
-    full_gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+    full_gemm(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, c, n);
+}
+
+// A product of at least this many multiply-adds a thread is split across tapegrad's threads:
+// about 50 us of work here, against a few us to hand a part to a thread.
+constexpr std::size_t kMinMacsPerThread = std::size_t(1) << 20;
+
+// Each thread computes its own rows of C (or its own columns, when C has few rows), so no
+// element is summed by two threads: the parts of a product depend only on its shape and the
+// thread count, and each element of C is computed by one call of the kernels above.
+template <class T>
+void threaded_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                   const T* a, const T* b, T beta, T* c) {
+    const std::size_t parts = parallel_parts(m * n * k, kMinMacsPerThread);
+    constexpr std::size_t kAlign = 8;  // whole row blocks of tall_gemm, whole vectors of C
+    if (parts > 1 && m >= parts * kAlign && m >= n) {
+        return parallel_for(m, m / parts, kAlign, [&](std::size_t i0, std::size_t i1) {
+            if (ta)  // rows i0..i1 of op(A) are columns of the stored k x m A
+                return full_gemm(true, tb, i1 - i0, n, k, alpha, a + i0, m, b, tb ? k : n, beta,
+                                 c + i0 * n, n);
+            any_gemm(false, tb, i1 - i0, n, k, alpha, a + i0 * k, b, beta, c + i0 * n);
+        });
+    }
+    if (parts > 1 && n >= parts * kAlign) {
+        return parallel_for(n, n / parts, kAlign, [&](std::size_t j0, std::size_t j1) {
+            // columns j0..j1 of op(B): of the stored k x n B, or rows of the stored n x k one
+            full_gemm(ta, tb, m, j1 - j0, k, alpha, a, ta ? m : k, tb ? b + j0 * k : b + j0,
+                      tb ? k : n, beta, c + j0, n);
+        });
+    }
+    any_gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
 }
 
 }  // namespace
 
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha,
           const float* a, const float* b, float beta, float* c) {
-    any_gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+    threaded_gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
 }
 
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha,
           const double* a, const double* b, double beta, double* c) {
-    any_gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+    threaded_gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
 }
 
 void set_num_threads(int n) {
@@ -176,14 +211,3 @@ int num_threads() {
 }
 
 }  // namespace tapegrad::blas
-
-#include "tapegrad/autodiff/threads.hpp"
-
-namespace tapegrad {
-void set_num_threads(int n) {
-    blas::set_num_threads(n);
-}
-int num_threads() {
-    return blas::num_threads();
-}
-}  // namespace tapegrad

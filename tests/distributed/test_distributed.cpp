@@ -32,18 +32,6 @@ nn::Sequential mlp(tg::Dtype dtype) {
                           nn::Linear(16, 1, {.seed = 2, .dtype = dtype})};
 }
 
-// Largest |a - b| over the models' parameters.
-double max_difference(nn::Module& a, nn::Module& b) {
-    const auto pa = a.parameters(), pb = b.parameters();
-    double worst = 0;
-    for (std::size_t i = 0; i < pa.size(); ++i) {
-        const auto va = pa[i].to_array<double>(), vb = pb[i].to_array<double>();
-        for (std::size_t k = 0; k < va.size(); ++k)
-            worst = std::max(worst, std::abs(va.data()[k] - vb.data()[k]));
-    }
-    return worst;
-}
-
 // The largest difference between this rank's parameters and rank 0's (0 when they agree bit
 // for bit, as they must: every rank takes the same steps).
 double difference_from_root(nn::Module& model) {

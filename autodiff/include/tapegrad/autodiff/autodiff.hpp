@@ -6,6 +6,7 @@
 #include "tapegrad/autodiff/functional.hpp"
 #include "tapegrad/autodiff/gradcheck.hpp"
 #include "tapegrad/autodiff/ops.hpp"
+#include "tapegrad/autodiff/parallel.hpp"
 #include "tapegrad/autodiff/random.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"

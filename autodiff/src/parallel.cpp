@@ -1,0 +1,153 @@
+// tapegrad's thread pool: set_num_threads, num_threads and parallel_for.
+#include "tapegrad/autodiff/parallel.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#include "blas.hpp"
+#include "tapegrad/autodiff/error.hpp"
+#include "tapegrad/autodiff/threads.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+}
+
+// Spins before sleeping, in both directions: a training step issues its large products and
+// elementwise ops back to back, and a futex wake costs more than most of them take.
+constexpr int kSpins = 1 << 12;
+
+template <class Atomic, class Value>
+void wait_while_equal(const Atomic& a, Value old) {
+    for (int spin = 0; spin < kSpins; ++spin) {
+        if (a.load(std::memory_order_acquire) != old) return;
+        cpu_relax();
+    }
+    while (a.load(std::memory_order_acquire) == old) a.wait(old, std::memory_order_acquire);
+}
+
+thread_local bool inside_part = false;
+
+// One job at a time. The caller publishes the job and bumps generation_; every worker wakes,
+// runs its part if it has one, and counts pending_ down; the caller runs part 0 and then waits
+// for pending_ to reach zero. Every worker acknowledges every job, so a job's fields are never
+// rewritten while a worker may still read them.
+class Pool {
+  public:
+    explicit Pool(int threads) {
+        for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
+    }
+    ~Pool() {
+        stop_ = true;
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+        for (auto& w : workers_) w.join();
+    }
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+
+    int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+    void run(std::size_t parts, const std::function<void(std::size_t)>& part) {
+        job_ = &part;
+        parts_ = parts;
+        error_ = nullptr;
+        pending_.store(static_cast<std::uint32_t>(workers_.size()), std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+        run_part(0);
+        for (std::uint32_t p; (p = pending_.load(std::memory_order_acquire)) != 0;)
+            wait_while_equal(pending_, p);
+        if (error_) std::rethrow_exception(error_);
+    }
+
+  private:
+    void run_part(std::size_t index) {
+        if (index >= parts_) return;
+        inside_part = true;
+        try {
+            (*job_)(index);
+        } catch (...) {
+            std::lock_guard lock(error_mutex_);
+            if (!error_) error_ = std::current_exception();
+        }
+        inside_part = false;
+    }
+
+    void work(std::size_t index) {
+        std::uint32_t seen = 0;
+        for (;;) {
+            wait_while_equal(generation_, seen);
+            seen = generation_.load(std::memory_order_acquire);
+            if (stop_) return;
+            run_part(index);
+            if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+        }
+    }
+
+    std::vector<std::thread> workers_;
+    const std::function<void(std::size_t)>* job_ = nullptr;
+    std::size_t parts_ = 0;
+    std::exception_ptr error_;
+    std::mutex error_mutex_;
+    std::atomic<std::uint32_t> generation_{0};
+    std::atomic<std::uint32_t> pending_{0};
+    std::atomic<bool> stop_{false};
+};
+
+// Held by a caller for the whole of a job, and by set_num_threads while it swaps the pool.
+std::mutex pool_mutex;
+std::unique_ptr<Pool> pool;        // none until set_num_threads(n > 1)
+std::atomic<int> pool_threads{0};  // 0 until set_num_threads is called
+
+}  // namespace
+
+void set_num_threads(int n) {
+    if (n < 1) throw ValueError("set_num_threads: n must be at least 1, got " + std::to_string(n));
+    std::lock_guard lock(pool_mutex);
+    pool.reset();
+    if (n > 1) pool = std::make_unique<Pool>(n);
+    blas::set_num_threads(1);  // tapegrad splits the products itself
+    pool_threads = n;
+}
+
+int num_threads() {
+    const int n = pool_threads.load();
+    return n > 0 ? n : blas::num_threads();
+}
+
+std::size_t parallel_parts(std::size_t n, std::size_t min_per_part) {
+    const int threads = pool_threads.load(std::memory_order_relaxed);
+    if (threads <= 1 || inside_part || min_per_part == 0) return 1;
+    return std::max<std::size_t>(1, std::min<std::size_t>(threads, n / min_per_part));
+}
+
+void parallel_for(std::size_t n, std::size_t min_per_part, std::size_t align,
+                  const std::function<void(std::size_t, std::size_t)>& body) {
+    if (n == 0) return;
+    const std::size_t parts = parallel_parts(n, min_per_part);
+    std::unique_lock lock(pool_mutex, std::defer_lock);
+    if (parts <= 1 || !lock.try_lock() || !pool) return body(0, n);
+    align = std::max<std::size_t>(align, 1);
+    const std::size_t chunk = ((n + parts - 1) / parts + align - 1) / align * align;
+    pool->run(parts, [&](std::size_t part) {
+        const std::size_t begin = part * chunk;
+        if (begin < n) body(begin, std::min(n, begin + chunk));
+    });
+}
+
+}  // namespace tapegrad

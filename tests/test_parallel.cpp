@@ -1,0 +1,134 @@
+// tapegrad's thread pool (parallel.hpp, threads.hpp): every index once, in contiguous aligned
+// parts fixed by the size and the thread count; exceptions carried to the caller; a call from
+// inside a part, or from a second thread while the pool is busy, runs on its own thread; and
+// a model trained with 2 threads matches the 1-thread run. Run under TSan by make test-tsan.
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
+#include <tapegrad/nn/nn.hpp>
+#include <tapegrad/optim/optim.hpp>
+#include <thread>
+#include <vector>
+
+#include "check.hpp"
+#include "training.hpp"
+
+namespace {
+
+// The parts parallel_for made of [0, n): (begin, end) in order of begin.
+std::vector<std::pair<std::size_t, std::size_t>> parts_of(std::size_t n, std::size_t min,
+                                                          std::size_t align) {
+    std::vector<std::pair<std::size_t, std::size_t>> parts(8, {0, 0});
+    std::atomic<int> count = 0;
+    tg::parallel_for(n, min, align, [&](std::size_t b, std::size_t e) {
+        parts[static_cast<std::size_t>(count++)] = {b, e};
+    });
+    parts.resize(static_cast<std::size_t>(count.load()));
+    std::sort(parts.begin(), parts.end());
+    return parts;
+}
+
+// Restores one thread when a test ends, however it ends.
+struct Threads {
+    explicit Threads(int n) { tg::set_num_threads(n); }
+    ~Threads() { tg::set_num_threads(1); }
+};
+
+}  // namespace
+
+TEST_CASE("parallel_for covers every index once in contiguous aligned parts") {
+    for (const int threads : {1, 2, 3}) {
+        INFO(threads << " threads");
+        Threads pool(threads);
+        REQUIRE(tg::num_threads() == threads);
+        for (const std::size_t n : {0, 1, 7, 100, 1000, 1001, 4096}) {
+            INFO("n = " << n);
+            const auto parts = parts_of(n, 100, 8);
+            const std::size_t want = std::max<std::size_t>(
+                1, std::min<std::size_t>(static_cast<std::size_t>(threads), n / 100));
+            REQUIRE(parts.size() <= want);
+            std::size_t next = 0;
+            for (const auto& [b, e] : parts) {
+                REQUIRE(b == next);
+                REQUIRE(e > b);
+                if (e != n) REQUIRE(e % 8 == 0);
+                next = e;
+            }
+            REQUIRE(next == n);
+            if (n > 0) REQUIRE(parts.size() == want);
+            REQUIRE(parts_of(n, 100, 8) == parts);  // fixed by n and the thread count
+        }
+    }
+}
+
+TEST_CASE("an exception in a part reaches the caller and the pool keeps working") {
+    Threads pool(2);
+    std::vector<int> seen(1000, 0);
+    const auto fail_second_half = [&](std::size_t b, std::size_t e) {
+        if (b >= 500) throw std::runtime_error("part starting at " + std::to_string(b));
+        for (std::size_t i = b; i < e; ++i) seen[i] = 1;
+    };
+    REQUIRE_THROWS_WITH(tg::parallel_for(1000, 100, 1, fail_second_half), "part starting at 500");
+    std::fill(seen.begin(), seen.end(), 0);
+    tg::parallel_for(1000, 100, 1, [&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) seen[i] += 1;
+    });
+    REQUIRE(std::count(seen.begin(), seen.end(), 1) == 1000);
+}
+
+TEST_CASE("parallel_for inside a part, and from a second thread, runs on the calling thread") {
+    Threads pool(2);
+    std::vector<std::atomic<int>> seen(2000);
+    tg::parallel_for(2000, 100, 1, [&](std::size_t b, std::size_t e) {
+        // Nested: one part on this thread, whatever the pool size.
+        tg::parallel_for(e - b, 1, 1, [&](std::size_t nb, std::size_t ne) {
+            REQUIRE(nb == 0);
+            REQUIRE(ne == e - b);
+            for (std::size_t i = b + nb; i < b + ne; ++i) ++seen[i];
+        });
+    });
+    // Two threads asking at once: each call completes, whichever holds the pool.
+    std::thread other([&] {
+        for (int r = 0; r < 50; ++r)
+            tg::parallel_for(2000, 100, 1, [&](std::size_t b, std::size_t e) {
+                for (std::size_t i = b; i < e; ++i) ++seen[i];
+            });
+    });
+    for (int r = 0; r < 50; ++r)
+        tg::parallel_for(2000, 100, 1, [&](std::size_t b, std::size_t e) {
+            for (std::size_t i = b; i < e; ++i) ++seen[i];
+        });
+    other.join();
+    for (const auto& s : seen) REQUIRE(s.load() == 101);
+}
+
+TEST_CASE("set_num_threads refuses fewer than one thread and keeps the count it had") {
+    Threads pool(2);
+    REQUIRE_THROWS_MATCHES(
+        tg::set_num_threads(0), tg::ValueError,
+        Catch::Matchers::Message("set_num_threads: n must be at least 1, got 0"));
+    REQUIRE(tg::num_threads() == 2);
+}
+
+TEST_CASE("an MLP trained with 2 threads matches the 1-thread run") {
+    // Wide enough that its products are split (128 x 512 x 512 multiply-adds a step).
+    const auto train = [](nn::Sequential& model) {
+        const data::Dataset rows = testing::rows_with_rule(
+            256, 512, 11, [](std::span<const double> x, double) { return x[0] - 2 * x[1]; });
+        optim::Adam opt(model.parameters(), {.lr = 1e-3});
+        data::DataLoader loader(rows, {.batch_size = 128, .seed = 3});
+        optim::fit(model, opt, testing::mse, loader, {.epochs = 3});
+    };
+    const auto mlp = [] {
+        return nn::Sequential(nn::Linear(512, 512, {.seed = 1, .dtype = tg::f64}), nn::Tanh(),
+                              nn::Linear(512, 1, {.seed = 2, .dtype = tg::f64}));
+    };
+    nn::Sequential one = mlp(), two = mlp(), again = mlp();
+    train(one);
+    Threads pool(2);
+    train(two);
+    train(again);
+    CHECK(testing::max_difference(one, two) <= 1e-12);
+    CHECK(testing::max_difference(one, two) > -1);               // not NaN
+    CHECK(testing::same(two.state_dict(), again.state_dict()));  // the same bits at 2 threads
+}
