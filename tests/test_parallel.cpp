@@ -132,3 +132,31 @@ TEST_CASE("an MLP trained with 2 threads matches the 1-thread run") {
     CHECK(testing::max_difference(one, two) > -1);               // not NaN
     CHECK(testing::same(two.state_dict(), again.state_dict()));  // the same bits at 2 threads
 }
+
+TEST_CASE(
+    "large elementwise ops and their gradients are the same bit for bit at 1, 2 and 3 threads") {
+    // 300 006 elements: parts of whole 64-byte blocks and a tail that is not a whole vector.
+    const auto run = [](tg::Dtype d) {
+        auto x = tg::randn({300006}, 1, d).requires_grad_();
+        auto y = tg::randn({300006}, 2, d).requires_grad_();
+        auto row = tg::randn({1, 7}, 3, d).requires_grad_();  // broadcast: stays on one thread
+        tg::Tape tape;
+        const auto z = tg::tanh(x) * y + tg::exp(x - y) / (y * y + 1.0);
+        const auto b = tg::reshape(x, {42858, 7}) * row;
+        tape.backward(tg::sum(z) + tg::sum(b * b));
+        return std::vector<tg::Tensor>{z, b, x.grad(), y.grad(), row.grad()};
+    };
+    for (const tg::Dtype d : {tg::f32, tg::f64}) {
+        const auto one = run(d);
+        for (const int threads : {2, 3}) {
+            INFO(threads << " threads, " << (d == tg::f32 ? "f32" : "f64"));
+            Threads pool(threads);
+            const auto many = run(d);
+            for (std::size_t i = 0; i < one.size(); ++i) {
+                INFO("result " << i);
+                const bool same_bits = one[i].to_array<double>() == many[i].to_array<double>();
+                REQUIRE(same_bits);
+            }
+        }
+    }
+}

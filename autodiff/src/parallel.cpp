@@ -111,10 +111,11 @@ class Pool {
 
 // Held by a caller for the whole of a job, and by set_num_threads while it swaps the pool.
 std::mutex pool_mutex;
-std::unique_ptr<Pool> pool;        // none until set_num_threads(n > 1)
-std::atomic<int> pool_threads{0};  // 0 until set_num_threads is called
+std::unique_ptr<Pool> pool;                // none until set_num_threads(n > 1)
 
 }  // namespace
+
+std::atomic<int> detail::pool_threads{0};
 
 void set_num_threads(int n) {
     if (n < 1) throw ValueError("set_num_threads: n must be at least 1, got " + std::to_string(n));
@@ -122,16 +123,16 @@ void set_num_threads(int n) {
     pool.reset();
     if (n > 1) pool = std::make_unique<Pool>(n);
     blas::set_num_threads(1);  // tapegrad splits the products itself
-    pool_threads = n;
+    detail::pool_threads = n;
 }
 
 int num_threads() {
-    const int n = pool_threads.load();
+    const int n = detail::pool_threads.load();
     return n > 0 ? n : blas::num_threads();
 }
 
 std::size_t parallel_parts(std::size_t n, std::size_t min_per_part) {
-    const int threads = pool_threads.load(std::memory_order_relaxed);
+    const int threads = detail::pool_threads.load(std::memory_order_relaxed);
     if (threads <= 1 || inside_part || min_per_part == 0) return 1;
     return std::max<std::size_t>(1, std::min<std::size_t>(threads, n / min_per_part));
 }

@@ -17,6 +17,8 @@ namespace dist = tapegrad::distributed;
 // MPI lives for the whole program (Catch's main is shared with the other test programs).
 static dist::Environment mpi;
 
+using testing::max_difference;
+
 namespace {
 
 // breast_cancer.csv (569 rows, 30 features) standardised, in the given dtype.

@@ -37,6 +37,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "tapegrad/autodiff/parallel.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 
@@ -104,13 +105,13 @@ class BackwardContext {
         if (std::holds_alternative<std::monostate>(acc)) {
             // Computed straight into the new gradient (e cannot refer to it: it was empty).
             auto& g = acc.template emplace<detail::variant_index<U>()>();
-            xt::noalias(g) = std::forward<E>(e);
+            assign_elementwise(g, e);
             if (g.shape() != target) g = sum_to_shape(g, target);
         } else {
             auto& a = std::get<detail::variant_index<U>()>(acc);
             const auto& es = e.shape();
             if (es.size() == target.size() && std::equal(es.begin(), es.end(), target.begin())) {
-                a += e;
+                assign_elementwise(a, a + e);
             } else {
                 a += sum_to_shape(xt::xarray<U>(std::forward<E>(e)), target);
             }
@@ -255,11 +256,11 @@ void forward_into(xt::xarray<Out>& out, const Inputs<T>& in, const OpArgs& args)
         out = value_of_scalar_form<T>(
             Op::forward(*in[0], static_cast<T>(args.s0), static_cast<T>(args.s1)));
     } else if constexpr (requires(const xt::xarray<T>& x) { Op::forward(x); }) {
-        xt::noalias(out) = Op::forward(*in[0]);
+        assign_elementwise(out, Op::forward(*in[0]));
     } else {
         if (in[0]->shape() != in[1]->shape())
             broadcast_shapes(Op::info.name, in[0]->shape(), in[1]->shape());
-        xt::noalias(out) = Op::forward(*in[0], *in[1]);
+        assign_elementwise(out, Op::forward(*in[0], *in[1]));
     }
 }
 

@@ -3,8 +3,13 @@
 // contiguous parts, one per thread, the calling thread taking the first. The parts depend only
 // on the size of the work and the thread count, never on timing, so a result is the same from
 // run to run at a given count (and, for elementwise work, the same at every count).
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <functional>
+#include <xtensor/xarray.hpp>
+#include <xtensor/xassign.hpp>
+#include <xtensor/xnoalias.hpp>
 
 namespace tapegrad {
 
@@ -18,5 +23,50 @@ void parallel_for(std::size_t n, std::size_t min_per_part, std::size_t align,
 
 // How many parts parallel_for would make of n items.
 std::size_t parallel_parts(std::size_t n, std::size_t min_per_part);
+
+namespace detail {
+extern std::atomic<int> pool_threads;  // 0 before set_num_threads, then its n
+}
+
+// Elementwise work is split from this many elements a thread: a memory-bound add of 2^16
+// floats takes about 10 us here, a handoff to a thread a few.
+inline constexpr std::size_t kMinElementsPerThread = std::size_t(1) << 16;
+
+// out = e, computed in parts across tapegrad's threads when e is elementwise over arrays of one
+// shape (no broadcasting) and large; otherwise xt::noalias(out) = e. Every part but the last
+// is whole 64-byte blocks, so each element is computed by the same SIMD or scalar
+// instructions as on one thread: the result is the same at every thread count. e may read out
+// element for element (out + g), never another element of it.
+template <class T, class E>
+void assign_elementwise(xt::xarray<T>& out, const E& e) {
+    using Traits = xt::xassign_traits<xt::xarray<T>, E>;
+    if constexpr (Traits::simd_linear_assign()) {
+        if (detail::pool_threads.load(std::memory_order_relaxed) > 1) {
+            const auto& shape = e.shape();
+            std::size_t n = 1;
+            for (auto d : shape) n *= static_cast<std::size_t>(d);
+            if (n >= 2 * kMinElementsPerThread) {
+                if (out.shape().size() != shape.size() ||
+                    !std::equal(shape.begin(), shape.end(), out.shape().begin()))
+                    out.resize(shape);
+                if (e.has_linear_assign(out.strides())) {
+                    using V = typename Traits::requested_value_type;
+                    constexpr std::size_t W = xt_simd::simd_type<V>::size;
+                    const std::size_t align = std::max<std::size_t>(W, 64 / sizeof(T));
+                    return parallel_for(
+                        n, kMinElementsPerThread, align, [&](std::size_t b, std::size_t end) {
+                            std::size_t i = b;
+                            for (; i + W <= end; i += W)
+                                out.template store_simd<xt_simd::unaligned_mode>(
+                                    i, e.template load_simd<xt_simd::unaligned_mode, V>(i));
+                            for (; i < end; ++i)
+                                out.data_element(i) = static_cast<T>(e.data_element(i));
+                        });
+                }
+            }
+        }
+    }
+    xt::noalias(out) = e;
+}
 
 }  // namespace tapegrad
