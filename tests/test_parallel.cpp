@@ -160,3 +160,24 @@ TEST_CASE(
         }
     }
 }
+
+TEST_CASE("Adam's update of a large parameter is the same bit for bit at 1 and 2 threads") {
+    // amsgrad and weight decay on, so that every buffer and branch of the update is split.
+    const auto run = [](tg::Dtype d) {
+        auto w = tg::randn({300006}, 4, d).requires_grad_();
+        optim::Adam opt({w}, {.lr = 1e-2, .weight_decay = 0.1, .amsgrad = true});
+        for (int step = 0; step < 3; ++step) {
+            tg::Tape tape;
+            opt.zero_grad();
+            tape.backward(tg::sum(tg::sin(w) * w));
+            opt.step();
+        }
+        return w.to_array<double>();
+    };
+    for (const tg::Dtype d : {tg::f32, tg::f64}) {
+        const auto one = run(d);
+        Threads pool(2);
+        const bool same_bits = run(d) == one;
+        REQUIRE(same_bits);
+    }
+}

@@ -1,5 +1,7 @@
 #include "tapegrad/optim/adam.hpp"
 
+#include "tapegrad/autodiff/parallel.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <tuple>
@@ -136,9 +138,15 @@ struct AdamRule {
         s.decoupled = decoupled;
         s.amsgrad = o.amsgrad;
         s.maximize = o.maximize;
-        T* max_exp_avg_sq = o.amsgrad ? p.buffer("max_exp_avg_sq") : nullptr;
-        adam_update<T>(p.value(), p.grad(), p.size(), p.buffer("exp_avg"), p.buffer("exp_avg_sq"),
-                       max_exp_avg_sq, s);
+        T* vmax = o.amsgrad ? p.buffer("max_exp_avg_sq") : nullptr;
+        T *w = p.value(), *m = p.buffer("exp_avg"), *v = p.buffer("exp_avg_sq");
+        const T* g = p.grad();
+        // Large parameters in parts across tapegrad's threads: parts of whole 64-byte blocks
+        // take the same SIMD and scalar paths element for element as one call would.
+        parallel_for(
+            p.size(), kMinElementsPerThread, 64 / sizeof(T), [&](std::size_t b, std::size_t e) {
+                adam_update<T>(w + b, g + b, e - b, m + b, v + b, vmax ? vmax + b : nullptr, s);
+            });
     }
 };
 
