@@ -102,11 +102,20 @@ TEST_CASE("parallel_for inside a part, and from a second thread, runs on the cal
     for (const auto& s : seen) REQUIRE(s.load() == 101);
 }
 
-TEST_CASE("set_num_threads refuses fewer than one thread and keeps the count it had") {
+TEST_CASE(
+    "set_num_threads refuses fewer than one thread or more than four a core and keeps its count") {
     Threads pool(2);
     REQUIRE_THROWS_MATCHES(
         tg::set_num_threads(0), tg::ValueError,
         Catch::Matchers::Message("set_num_threads: n must be at least 1, got 0"));
+    REQUIRE(tg::num_threads() == 2);
+    const int too_many = tg::max_threads() + 1;
+    REQUIRE(tg::max_threads() == 4 * static_cast<int>(std::thread::hardware_concurrency()));
+    REQUIRE_THROWS_MATCHES(
+        tg::set_num_threads(too_many), tg::ValueError,
+        Catch::Matchers::Message("set_num_threads: n = " + std::to_string(too_many) +
+                                 " is more than " + std::to_string(too_many - 1) +
+                                 " (four threads a core)"));
     REQUIRE(tg::num_threads() == 2);
 }
 

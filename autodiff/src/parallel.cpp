@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 #if defined(__x86_64__) || defined(__i386__)
@@ -49,14 +50,14 @@ thread_local bool inside_part = false;
 class Pool {
   public:
     explicit Pool(int threads) {
-        for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
+        try {
+            for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
+        } catch (...) {  // the system would not start another thread: end those started
+            shut_down();
+            throw;
+        }
     }
-    ~Pool() {
-        stop_ = true;
-        generation_.fetch_add(1, std::memory_order_release);
-        generation_.notify_all();
-        for (auto& w : workers_) w.join();
-    }
+    ~Pool() { shut_down(); }
     Pool(const Pool&) = delete;
     Pool& operator=(const Pool&) = delete;
 
@@ -76,6 +77,13 @@ class Pool {
     }
 
   private:
+    void shut_down() {
+        stop_ = true;
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+        for (auto& w : workers_) w.join();
+    }
+
     void run_part(std::size_t index) {
         if (index >= parts_) return;
         inside_part = true;
@@ -111,17 +119,31 @@ class Pool {
 
 // Held by a caller for the whole of a job, and by set_num_threads while it swaps the pool.
 std::mutex pool_mutex;
-std::unique_ptr<Pool> pool;                // none until set_num_threads(n > 1)
+std::unique_ptr<Pool> pool;  // none until set_num_threads(n > 1)
 
 }  // namespace
 
 std::atomic<int> detail::pool_threads{0};
 
+int max_threads() {
+    return 4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 void set_num_threads(int n) {
     if (n < 1) throw ValueError("set_num_threads: n must be at least 1, got " + std::to_string(n));
+    if (n > max_threads()) {
+        throw ValueError("set_num_threads: n = " + std::to_string(n) + " is more than " +
+                         std::to_string(max_threads()) + " (four threads a core)");
+    }
     std::lock_guard lock(pool_mutex);
-    pool.reset();
-    if (n > 1) pool = std::make_unique<Pool>(n);
+    std::unique_ptr<Pool> fresh;
+    try {
+        if (n > 1) fresh = std::make_unique<Pool>(n);
+    } catch (const std::system_error& e) {
+        throw Error("set_num_threads: could not start " + std::to_string(n - 1) + " threads (" +
+                    e.what() + ")");
+    }
+    pool = std::move(fresh);
     blas::set_num_threads(1);  // tapegrad splits the products itself
     detail::pool_threads = n;
 }

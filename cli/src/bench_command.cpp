@@ -390,6 +390,11 @@ const std::vector<std::pair<std::string, Workload>> kParallelWorkloads = {{"fmni
 void set_threads(int threads) {
     if (threads < 1)
         throw UsageError("bench: --threads must be at least 1, got " + std::to_string(threads));
+    if (threads > max_threads()) {
+        throw UsageError("bench: --threads " + std::to_string(threads) +
+                         " is more than tapegrad runs here (at most " +
+                         std::to_string(max_threads()) + ", four a core)");
+    }
     set_num_threads(threads);
 }
 
