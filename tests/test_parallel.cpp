@@ -190,3 +190,31 @@ TEST_CASE("Adam's update of a large parameter is the same bit for bit at 1 and 2
         REQUIRE(same_bits);
     }
 }
+
+TEST_CASE(
+    "batches gathered from a 40 MB data set on 2 threads are the rows a 1-thread loader gives") {
+    // Beyond the 32 MB from which a batch's rows are copied in parts.
+    const data::Dataset rows = testing::rows_with_rule(
+        625000, 8, 21, [](std::span<const double> x, double) { return x[0]; });
+    const auto batches = [&rows] {
+        data::DataLoader loader(rows, {.batch_size = 256, .seed = 5});
+        loader.begin();  // the first epoch's order
+        std::vector<tg::Tensor> out;
+        for (std::size_t b = 0; b < 20; ++b) out.push_back(loader.batch(b).first);
+        return std::pair{out, loader.order()};
+    };
+    const auto [one, order] = batches();
+    Threads pool(2);
+    const auto [two, order_two] = batches();
+    REQUIRE(order_two == order);
+    const auto& x = rows.x.value<double>();
+    for (std::size_t b = 0; b < one.size(); ++b) {
+        INFO("batch " << b);
+        const bool same_rows = one[b].value<double>() == two[b].value<double>();
+        REQUIRE(same_rows);
+        // Row r of batch b is row order[256 b + r] of the data set.
+        const auto& got = two[b].value<double>();
+        for (std::size_t r = 0; r < 256; ++r)
+            for (std::size_t c = 0; c < 8; ++c) REQUIRE(got(r, c) == x(order[256 * b + r], c));
+    }
+}
