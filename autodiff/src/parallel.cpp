@@ -136,14 +136,7 @@ void set_num_threads(int n) {
                          std::to_string(max_threads()) + " (four threads a core)");
     }
     std::lock_guard lock(pool_mutex);
-    std::unique_ptr<Pool> fresh;
-    try {
-        if (n > 1) fresh = std::make_unique<Pool>(n);
-    } catch (const std::system_error& e) {
-        throw Error("set_num_threads: could not start " + std::to_string(n - 1) + " threads (" +
-                    e.what() + ")");
-    }
-    pool = std::move(fresh);
+    pool.reset();              // the next parallel_for that has parts for them starts n - 1 workers
     blas::set_num_threads(1);  // tapegrad splits the products itself
     detail::pool_threads = n;
 }
@@ -164,7 +157,16 @@ void parallel_for(std::size_t n, std::size_t min_per_part, std::size_t align,
     if (n == 0) return;
     const std::size_t parts = parallel_parts(n, min_per_part);
     std::unique_lock lock(pool_mutex, std::defer_lock);
-    if (parts <= 1 || !lock.try_lock() || !pool) return body(0, n);
+    if (parts <= 1 || !lock.try_lock()) return body(0, n);
+    if (!pool) {
+        // Started at the first work that has parts for it, so that a program whose arrays are
+        // all small stays a single-threaded process (whose reference counts are not atomic).
+        try {
+            pool = std::make_unique<Pool>(detail::pool_threads.load());
+        } catch (const std::system_error&) {
+            return body(0, n);  // the system starts no more threads: the same result on one
+        }
+    }
     align = std::max<std::size_t>(align, 1);
     const std::size_t chunk = ((n + parts - 1) / parts + align - 1) / align * align;
     pool->run(parts, [&](std::size_t part) {
