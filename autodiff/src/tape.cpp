@@ -176,17 +176,11 @@ Tape* Tape::recording() {
     return (no_grad_depth == 0 && !open_tapes.empty()) ? open_tapes.back() : nullptr;
 }
 
-NoGrad::NoGrad() {
-    ++no_grad_depth;
+// Within a NoGrad the depth counts the NoGrads open; EnableGrad sets it to 0 for its scope.
+GradMode::GradMode(bool enabled) : saved_depth_(no_grad_depth) {
+    no_grad_depth = enabled ? 0 : saved_depth_ + 1;
 }
-NoGrad::~NoGrad() {
-    --no_grad_depth;
-}
-
-EnableGrad::EnableGrad() : saved_depth_(no_grad_depth) {
-    no_grad_depth = 0;
-}
-EnableGrad::~EnableGrad() {
+GradMode::~GradMode() {
     no_grad_depth = saved_depth_;
 }
 

@@ -200,26 +200,28 @@ class Tape {
     bool last_pass_recorded_ = false;
 };
 
-// Inside this scope nothing is recorded (evaluation, parameter updates, gradient checks).
-class NoGrad {
+// Whether open tapes record inside this scope; the setting from before comes back at its end
+// (PyTorch's AutoGradMode). NoGrad and EnableGrad name its two settings.
+class GradMode {
   public:
-    NoGrad();
-    ~NoGrad();
-    NoGrad(const NoGrad&) = delete;
-    NoGrad& operator=(const NoGrad&) = delete;
+    explicit GradMode(bool enabled);
+    ~GradMode();
+    GradMode(const GradMode&) = delete;
+    GradMode& operator=(const GradMode&) = delete;
+
+  private:
+    int saved_depth_;
+};
+
+// Inside this scope nothing is recorded (evaluation, parameter updates, gradient checks).
+struct NoGrad : GradMode {
+    NoGrad() : GradMode(false) {}
 };
 
 // Inside this scope open tapes record again, even within a NoGrad (PyTorch's enable_grad):
 // for code that needs gradients of its own, such as a function that gradgradcheck evaluates.
-class EnableGrad {
-  public:
-    EnableGrad();
-    ~EnableGrad();
-    EnableGrad(const EnableGrad&) = delete;
-    EnableGrad& operator=(const EnableGrad&) = delete;
-
-  private:
-    int saved_depth_;
+struct EnableGrad : GradMode {
+    EnableGrad() : GradMode(true) {}
 };
 
 }  // namespace tapegrad
