@@ -121,6 +121,9 @@ void add_training_flags(CLI::App& cmd, TrainArgs& a) {
                             "rows per mini-batch (1 = stochastic; lbfgs always takes them all)");
     add_option_with_default(cmd, "--epochs", a.epochs,
                             "passes over the training rows (lbfgs: its steps)");
+    cmd.add_option("--threads", a.threads,
+                   "tapegrad's threads for large products, elementwise ops and batches "
+                   "(default: none of its own, OpenBLAS's count)");
     add_option_with_default(
         cmd, "--early-stopping", a.early_stopping,
         "patience in epochs on the validation loss, best weights restored (0: off)");
@@ -151,6 +154,10 @@ void check_args(const TrainArgs& a, const OptimizerChoice& optimizer, double lr)
                          std::to_string(a.val_split));
     }
     if (a.early_stopping < 0) throw UsageError("--early-stopping must be 0 (off) or more");
+    if (a.threads && (*a.threads < 1 || *a.threads > max_threads())) {
+        throw UsageError("--threads must be from 1 to " + std::to_string(max_threads()) +
+                         " (four a core), got " + std::to_string(*a.threads));
+    }
     if (!(lr > 0.0) || !std::isfinite(lr)) throw UsageError("--lr must be positive");
     if (a.find_lr && optimizer.full_batch) {
         throw UsageError("--find-lr does not apply to " + std::string(optimizer.name));
@@ -380,6 +387,7 @@ void run_train(const TrainArgs& a, std::ostream& out) {
     check_args(a, choice, lr);
     const ModelSpec spec = parse_model_spec(a.model, a.activation);
     check_outputs(a);
+    if (a.threads) set_num_threads(*a.threads);
 
     Problem p = load_problem(a);
     auto model = build_model(spec, p.features, p.outputs, a.seed);

@@ -29,6 +29,7 @@ struct TrainArgs {
     std::string predictions{};              // empty: not written
     bool find_lr = false;
     std::optional<std::uint64_t> max_csv_bytes{};  // data::CsvOptions's limit when not given
+    std::optional<int> threads{};  // tapegrad's threads (set_num_threads) when given
 };
 
 // Adds the subcommand and its flags; the callback runs it and sets exit_code.
