@@ -92,6 +92,15 @@ inline void check_contains(const std::string& text, const std::vector<std::strin
     for (const auto& piece : pieces) CHECK_THAT(text, Catch::Contains(piece));
 }
 
+// tapegrad's own threads for a test's scope (set_num_threads), one again when it ends, however
+// it ends.
+struct Threads {
+    explicit Threads(int n) { tg::set_num_threads(n); }
+    ~Threads() { tg::set_num_threads(1); }
+    Threads(const Threads&) = delete;
+    Threads& operator=(const Threads&) = delete;
+};
+
 // Bit-for-bit equality of two state dicts: the same names, dtypes, shapes and values.
 inline bool same(const tg::StateDict& a, const tg::StateDict& b) {
     if (a.size() != b.size()) return false;

@@ -2,6 +2,9 @@
 // few dozen multiply-adds, gemv for one row or one column, a register-blocked kernel for tall
 // products with at most 64 columns (float32), and OpenBLAS's gemm. Each is checked here, forward
 // and backward, in both dtypes, against sums computed in float64 by plain loops.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "check.hpp"
 
 namespace {
@@ -115,22 +118,22 @@ TEST_CASE("every product path agrees with float64 sums, forward and backward") {
 
 // With tapegrad's own threads, a product of at least 2^20 multiply-adds a thread is split into
 // row blocks of C (column blocks when C has fewer rows than columns), every path inside a part.
+// 3.6M multiply-adds: two parts at 2 threads, three at 3.
 TEST_CASE("products split across 2 and 3 threads agree with float64 sums, forward and backward") {
     for (const int threads : {2, 3}) {
         INFO(threads << " threads");
-        tg::set_num_threads(threads);
+        testing::Threads pool(threads);
         for (const tg::Dtype d : {tg::f32, tg::f64}) {
-            check_matmul(300, 100, 80, d);   // rows; dA rows with Bᵀ; dB = Aᵀ·g by columns
-            check_matmul(40, 200, 300, d);   // columns; dB = Aᵀ·g by rows of the stored Aᵀ
-            check_linear(11000, 200, 1, d);  // gemv by rows, dW = gᵀ·x by columns
-            check_linear(4096, 40, 16, d);   // x·Wᵀ by rows, dW by columns of x
+            check_matmul(300, 120, 100, d);  // rows; dA = g·Bᵀ rows; dB = Aᵀ·g rows of stored A
+            check_matmul(40, 300, 300, d);   // columns; dA = g·Bᵀ columns; dB = Aᵀ·g rows
+            check_linear(18000, 200, 1, d);  // gemv by rows; dW = gᵀ·x by columns
+            check_linear(7000, 40, 16, d);  // x·Wᵀ and dx = g·W by rows; dW = gᵀ·x by columns
         }
     }
-    tg::set_num_threads(1);
 }
 
 TEST_CASE("a product split across threads is the same bit for bit from run to run") {
-    tg::set_num_threads(2);
+    testing::Threads pool(2);
     const auto a = tg::randn({257, 300}, 1, tg::f32);
     const auto b = tg::randn({300, 129}, 2, tg::f32);
     const auto first = tg::matmul(a, b).to_array<float>();
@@ -138,5 +141,21 @@ TEST_CASE("a product split across threads is the same bit for bit from run to ru
         const bool same_bits = tg::matmul(a, b).to_array<float>() == first;
         REQUIRE(same_bits);
     }
-    tg::set_num_threads(1);
+}
+
+// A child of fork() has none of its parent's pool threads: it starts its own at its first
+// large product instead of waiting for threads that are not there. (Not in make test-tsan:
+// TSan refuses threads started after a fork of a multi-threaded process.)
+TEST_CASE("a forked child's large products run and match its parent's") {
+    testing::Threads pool(2);
+    const auto a = tg::randn({300, 120}, 1, tg::f64);
+    const auto b = tg::randn({120, 100}, 2, tg::f64);
+    const auto parent = tg::matmul(a, b).to_array<double>();  // the parent's pool is running
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) _exit(tg::matmul(a, b).to_array<double>() == parent ? 0 : 1);
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
 }

@@ -28,18 +28,12 @@ std::vector<std::pair<std::size_t, std::size_t>> parts_of(std::size_t n, std::si
     return parts;
 }
 
-// Restores one thread when a test ends, however it ends.
-struct Threads {
-    explicit Threads(int n) { tg::set_num_threads(n); }
-    ~Threads() { tg::set_num_threads(1); }
-};
-
 }  // namespace
 
 TEST_CASE("parallel_for covers every index once in contiguous aligned parts") {
     for (const int threads : {1, 2, 3}) {
         INFO(threads << " threads");
-        Threads pool(threads);
+        testing::Threads pool(threads);
         REQUIRE(tg::num_threads() == threads);
         for (const std::size_t n : {0, 1, 7, 100, 1000, 1001, 4096}) {
             INFO("n = " << n);
@@ -62,7 +56,7 @@ TEST_CASE("parallel_for covers every index once in contiguous aligned parts") {
 }
 
 TEST_CASE("an exception in a part reaches the caller and the pool keeps working") {
-    Threads pool(2);
+    testing::Threads pool(2);
     std::vector<int> seen(1000, 0);
     const auto fail_second_half = [&](std::size_t b, std::size_t e) {
         if (b >= 500) throw std::runtime_error("part starting at " + std::to_string(b));
@@ -77,7 +71,7 @@ TEST_CASE("an exception in a part reaches the caller and the pool keeps working"
 }
 
 TEST_CASE("parallel_for inside a part, and from a second thread, runs on the calling thread") {
-    Threads pool(2);
+    testing::Threads pool(2);
     std::vector<std::atomic<int>> seen(2000);
     std::atomic<int> nested_parts = 0, nested_not_whole = 0;  // Catch's checks are one thread's
     tg::parallel_for(2000, 100, 1, [&](std::size_t b, std::size_t e) {
@@ -107,13 +101,14 @@ TEST_CASE("parallel_for inside a part, and from a second thread, runs on the cal
 
 TEST_CASE(
     "set_num_threads refuses fewer than one thread or more than four a core and keeps its count") {
-    Threads pool(2);
+    testing::Threads pool(2);
     REQUIRE_THROWS_MATCHES(
         tg::set_num_threads(0), tg::ValueError,
         Catch::Matchers::Message("set_num_threads: n must be at least 1, got 0"));
     REQUIRE(tg::num_threads() == 2);
     const int too_many = tg::max_threads() + 1;
-    REQUIRE(tg::max_threads() == 4 * static_cast<int>(std::thread::hardware_concurrency()));
+    REQUIRE(tg::max_threads() ==
+            4 * std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
     REQUIRE_THROWS_MATCHES(
         tg::set_num_threads(too_many), tg::ValueError,
         Catch::Matchers::Message("set_num_threads: n = " + std::to_string(too_many) +
@@ -137,7 +132,7 @@ TEST_CASE("an MLP trained with 2 threads matches the 1-thread run") {
     };
     nn::Sequential one = mlp(), two = mlp(), again = mlp();
     train(one);
-    Threads pool(2);
+    testing::Threads pool(2);
     train(two);
     train(again);
     CHECK(testing::max_difference(one, two) <= 1e-12);
@@ -162,7 +157,7 @@ TEST_CASE(
         const auto one = run(d);
         for (const int threads : {2, 3}) {
             INFO(threads << " threads, " << (d == tg::f32 ? "f32" : "f64"));
-            Threads pool(threads);
+            testing::Threads pool(threads);
             const auto many = run(d);
             for (std::size_t i = 0; i < one.size(); ++i) {
                 INFO("result " << i);
@@ -188,7 +183,7 @@ TEST_CASE("Adam's update of a large parameter is the same bit for bit at 1 and 2
     };
     for (const tg::Dtype d : {tg::f32, tg::f64}) {
         const auto one = run(d);
-        Threads pool(2);
+        testing::Threads pool(2);
         const bool same_bits = run(d) == one;
         REQUIRE(same_bits);
     }
@@ -207,7 +202,7 @@ TEST_CASE(
         return std::pair{out, loader.order()};
     };
     const auto [one, order] = batches();
-    Threads pool(2);
+    testing::Threads pool(2);
     const auto [two, order_two] = batches();
     REQUIRE(order_two == order);
     const auto& x = rows.x.value<double>();
@@ -220,4 +215,20 @@ TEST_CASE(
         for (std::size_t r = 0; r < 256; ++r)
             for (std::size_t c = 0; c < 8; ++c) REQUIRE(got(r, c) == x(order[256 * b + r], c));
     }
+}
+
+TEST_CASE("set_num_threads from inside a part of parallel work is an error, not a deadlock") {
+    testing::Threads pool(2);
+    std::atomic<int> refused = 0;
+    tg::parallel_for(4000, 1000, 1, [&](std::size_t, std::size_t) {
+        try {
+            tg::set_num_threads(3);
+        } catch (const tg::Error& e) {
+            if (std::string(e.what()) ==
+                "set_num_threads: called from inside a part of parallel work")
+                ++refused;
+        }
+    });
+    REQUIRE(refused == 2);  // both parts, on the caller and on the worker
+    REQUIRE(tg::num_threads() == 2);
 }

@@ -1,13 +1,14 @@
 // tapegrad's thread pool: set_num_threads, num_threads and parallel_for.
 #include "tapegrad/autodiff/parallel.hpp"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <vector>
 #if defined(__x86_64__) || defined(__i386__)
@@ -84,14 +85,16 @@ class Pool {
         for (auto& w : workers_) w.join();
     }
 
+    // Thread `index` runs parts index, index + size(), ...: every part runs, however many.
     void run_part(std::size_t index) {
-        if (index >= parts_) return;
         inside_part = true;
-        try {
-            (*job_)(index);
-        } catch (...) {
-            std::lock_guard lock(error_mutex_);
-            if (!error_) error_ = std::current_exception();
+        for (std::size_t part = index; part < parts_; part += static_cast<std::size_t>(size())) {
+            try {
+                (*job_)(part);
+            } catch (...) {
+                std::lock_guard lock(error_mutex_);
+                if (!error_) error_ = std::current_exception();
+            }
         }
         inside_part = false;
     }
@@ -120,6 +123,27 @@ class Pool {
 // Held by a caller for the whole of a job, and by set_num_threads while it swaps the pool.
 std::mutex pool_mutex;
 std::unique_ptr<Pool> pool;  // none until set_num_threads(n > 1)
+bool pool_failed = false;    // the system started no more threads: retried after set_num_threads
+
+// A child of fork() has none of the pool's threads: it forgets the pool (without joining
+// threads it does not have) and starts its own at its first large work.
+void forget_pool_in_child() {
+    (void)pool.release();
+}
+
+// Started at the first work that has parts for it, so that a program whose arrays are all
+// small stays a single-threaded process (whose reference counts are not atomic). Called with
+// pool_mutex held. Should the system start no more threads, the work runs on one (the same
+// result) until set_num_threads is called again.
+void start_pool() {
+    static std::once_flag fork_handler;
+    std::call_once(fork_handler, [] { pthread_atfork(nullptr, nullptr, forget_pool_in_child); });
+    try {
+        pool = std::make_unique<Pool>(detail::pool_threads.load());
+    } catch (const std::exception&) {
+        pool_failed = true;
+    }
+}
 
 }  // namespace
 
@@ -135,8 +159,12 @@ void set_num_threads(int n) {
         throw ValueError("set_num_threads: n = " + std::to_string(n) + " is more than " +
                          std::to_string(max_threads()) + " (four threads a core)");
     }
+    if (inside_part) {  // the pool would wait for this part, and this part for the pool
+        throw Error("set_num_threads: called from inside a part of parallel work");
+    }
     std::lock_guard lock(pool_mutex);
-    pool.reset();              // the next parallel_for that has parts for them starts n - 1 workers
+    pool.reset();  // the next parallel_for that has parts for them starts n - 1 workers
+    pool_failed = false;
     blas::set_num_threads(1);  // tapegrad splits the products itself
     detail::pool_threads = n;
 }
@@ -155,17 +183,16 @@ std::size_t parallel_parts(std::size_t n, std::size_t min_per_part) {
 void parallel_for(std::size_t n, std::size_t min_per_part, std::size_t align,
                   const std::function<void(std::size_t, std::size_t)>& body) {
     if (n == 0) return;
+    if (parallel_parts(n, min_per_part) <= 1) return body(0, n);
+    std::unique_lock lock(pool_mutex, std::try_to_lock);
+    if (!lock.owns_lock()) return body(0, n);  // another thread has the pool: this one works alone
+    // Counted again under the lock, where the thread count is the pool's (set_num_threads
+    // changes both under it).
     const std::size_t parts = parallel_parts(n, min_per_part);
-    std::unique_lock lock(pool_mutex, std::defer_lock);
-    if (parts <= 1 || !lock.try_lock()) return body(0, n);
-    if (!pool) {
-        // Started at the first work that has parts for it, so that a program whose arrays are
-        // all small stays a single-threaded process (whose reference counts are not atomic).
-        try {
-            pool = std::make_unique<Pool>(detail::pool_threads.load());
-        } catch (const std::system_error&) {
-            return body(0, n);  // the system starts no more threads: the same result on one
-        }
+    if (parts > 1 && !pool && !pool_failed) start_pool();
+    if (parts <= 1 || !pool) {
+        lock.unlock();  // so that a parallel_for inside body finds the lock free
+        return body(0, n);
     }
     align = std::max<std::size_t>(align, 1);
     const std::size_t chunk = ((n + parts - 1) / parts + align - 1) / align * align;

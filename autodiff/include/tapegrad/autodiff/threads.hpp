@@ -8,13 +8,12 @@ namespace tapegrad {
 // OpenBLAS is set to one thread, so that the two pools never compete for the cores. Before the
 // first call tapegrad runs no pool and OpenBLAS keeps its own count (OPENBLAS_NUM_THREADS, or
 // the core count). ValueError for n < 1 or n > max_threads(); the count set before stays.
-// Should the system start no more threads, the work runs on the calling thread.
+// Error when called from inside a part of parallel work. Should the system start no more
+// threads, the work runs on the calling thread.
 void set_num_threads(int n);
 // The pool's size once set_num_threads was called, OpenBLAS's thread count before.
 int num_threads();
 // Four threads a core: more would only take turns on the same cores.
 int max_threads();
-// The pool's size once set_num_threads was called, OpenBLAS's thread count before.
-int num_threads();
 
 }  // namespace tapegrad
