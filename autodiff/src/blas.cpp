@@ -173,8 +173,11 @@ void threaded_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k
                    const T* a, const T* b, T beta, T* c) {
     const std::size_t parts = parallel_parts(m * n * k, kMinMacsPerThread);
     constexpr std::size_t kAlign = 8;  // whole row blocks of tall_gemm, whole vectors of C
+    // At least ceil(rows / parts) a part: parallel_for then makes no more parts than the
+    // multiply-adds pay for.
+    const auto per_part = [parts](std::size_t rows) { return (rows + parts - 1) / parts; };
     if (parts > 1 && m >= parts * kAlign && m >= n) {
-        return parallel_for(m, m / parts, kAlign, [&](std::size_t i0, std::size_t i1) {
+        return parallel_for(m, per_part(m), kAlign, [&](std::size_t i0, std::size_t i1) {
             if (ta)  // rows i0..i1 of op(A) are columns of the stored k x m A
                 return full_gemm(true, tb, i1 - i0, n, k, alpha, a + i0, m, b, tb ? k : n, beta,
                                  c + i0 * n, n);
@@ -182,7 +185,7 @@ void threaded_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k
         });
     }
     if (parts > 1 && n >= parts * kAlign) {
-        return parallel_for(n, n / parts, kAlign, [&](std::size_t j0, std::size_t j1) {
+        return parallel_for(n, per_part(n), kAlign, [&](std::size_t j0, std::size_t j1) {
             // columns j0..j1 of op(B): of the stored k x n B, or rows of the stored n x k one
             full_gemm(ta, tb, m, j1 - j0, k, alpha, a, ta ? m : k, tb ? b + j0 * k : b + j0,
                       tb ? k : n, beta, c + j0, n);

@@ -45,7 +45,7 @@ void wait_while_equal(const Atomic& a, Value old) {
 thread_local bool inside_part = false;
 
 // One job at a time. The caller publishes the job and bumps generation_; every worker wakes,
-// runs its part if it has one, and counts pending_ down; the caller runs part 0 and then waits
+// runs its parts (run_part) and counts pending_ down; the caller runs its own and then waits
 // for pending_ to reach zero. Every worker acknowledges every job, so a job's fields are never
 // rewritten while a worker may still read them.
 class Pool {
@@ -122,7 +122,7 @@ class Pool {
 
 // Held by a caller for the whole of a job, and by set_num_threads while it swaps the pool.
 std::mutex pool_mutex;
-std::unique_ptr<Pool> pool;  // none until set_num_threads(n > 1)
+std::unique_ptr<Pool> pool;  // started by start_pool, dropped by set_num_threads
 bool pool_failed = false;    // the system started no more threads: retried after set_num_threads
 
 // A child of fork() has none of the pool's threads: it forgets the pool (without joining

@@ -43,8 +43,7 @@ void assign_elementwise(xt::xarray<T>& out, const E& e) {
     if constexpr (Traits::simd_linear_assign()) {
         if (detail::pool_threads.load(std::memory_order_relaxed) > 1) {
             const auto& shape = e.shape();
-            std::size_t n = 1;
-            for (auto d : shape) n *= static_cast<std::size_t>(d);
+            const std::size_t n = xt::compute_size(shape);
             if (n >= 2 * kMinElementsPerThread) {
                 if (out.shape().size() != shape.size() ||
                     !std::equal(shape.begin(), shape.end(), out.shape().begin()))
