@@ -99,144 +99,142 @@ void LRScheduler::load_state_dict(const StateDict& d) {
     last_lr_ = std::move(last);
 }
 
-// ---- StepLR ------------------------------------------------------------------------------
+// ---- FormulaLR: each schedule's validation and formulas -----------------------------------
+// For each options type: check(o) throws for an option out of its domain; next_lr(o, lr,
+// base_lr, e) is the group's lr at epoch e from its lr at e - 1 (the recursive form);
+// lr_at(o, base_lr, e) is the closed form.
 
-StepLR::StepLR(Optimizer& optimizer, Options options)
-    : LRScheduler(optimizer), step_size_(options.step_size), gamma_(options.gamma) {
-    if (step_size_ < 1) {
+namespace {
+
+// The name each schedule gives itself in messages.
+template <class O>
+constexpr const char* schedule_name = nullptr;
+template <>
+constexpr const char* schedule_name<StepLROptions> = "StepLR";
+template <>
+constexpr const char* schedule_name<ExponentialLROptions> = "ExponentialLR";
+template <>
+constexpr const char* schedule_name<CosineAnnealingLROptions> = "CosineAnnealingLR";
+template <>
+constexpr const char* schedule_name<LinearLROptions> = "LinearLR";
+
+// StepLR: lr = base_lr * gamma^floor(e / step_size).
+void check(const StepLROptions& o) {
+    if (o.step_size < 1) {
         throw ValueError("StepLR: step_size must be >= 1 (it has no default), got " +
-                         short_text(step_size_));
+                         short_text(o.step_size));
     }
-    if (!(gamma_ >= 0)) throw ValueError("StepLR: gamma must be >= 0, got " + short_text(gamma_));
-    initial_step();
+    if (!(o.gamma >= 0)) throw ValueError("StepLR: gamma must be >= 0, got " + short_text(o.gamma));
+}
+double next_lr(const StepLROptions& o, double lr, double, std::int64_t e) {
+    return e == 0 || e % o.step_size != 0 ? lr : lr * o.gamma;  // lr * gamma at a boundary
+}
+double lr_at(const StepLROptions& o, double base_lr, std::int64_t e) {
+    return base_lr * std::pow(o.gamma, static_cast<double>(e / o.step_size));
 }
 
-std::vector<double> StepLR::get_lr() const {
-    auto lrs = group_lrs();
-    const auto e = last_epoch();
-    if (e == 0 || e % step_size_ != 0) return lrs;
-    for (auto& lr : lrs) lr *= gamma_;  // a step boundary: lr * gamma
-    return lrs;
-}
-
-std::vector<double> StepLR::closed_form_lr() const {
-    std::vector<double> lrs;
-    for (double base : base_lrs())
-        lrs.push_back(base * std::pow(gamma_, static_cast<double>(last_epoch() / step_size_)));
-    return lrs;
-}
-
-// ---- ExponentialLR -----------------------------------------------------------------------
-
-ExponentialLR::ExponentialLR(Optimizer& optimizer, Options options)
-    : LRScheduler(optimizer), gamma_(options.gamma) {
-    if (std::isnan(gamma_))
+// ExponentialLR: lr = base_lr * gamma^e.
+void check(const ExponentialLROptions& o) {
+    if (std::isnan(o.gamma))
         throw ValueError("ExponentialLR: gamma is required (it has no default)");
-    if (!(gamma_ >= 0))
-        throw ValueError("ExponentialLR: gamma must be >= 0, got " + short_text(gamma_));
-    initial_step();
+    if (!(o.gamma >= 0))
+        throw ValueError("ExponentialLR: gamma must be >= 0, got " + short_text(o.gamma));
+}
+double next_lr(const ExponentialLROptions& o, double lr, double, std::int64_t e) {
+    return e == 0 ? lr : lr * o.gamma;
+}
+double lr_at(const ExponentialLROptions& o, double base_lr, std::int64_t e) {
+    return base_lr * std::pow(o.gamma, static_cast<double>(e));
 }
 
-std::vector<double> ExponentialLR::get_lr() const {
-    auto lrs = group_lrs();
-    if (last_epoch() == 0) return lrs;
-    for (auto& lr : lrs) lr *= gamma_;
-    return lrs;
-}
-
-std::vector<double> ExponentialLR::closed_form_lr() const {
-    std::vector<double> lrs;
-    for (double base : base_lrs())
-        lrs.push_back(base * std::pow(gamma_, static_cast<double>(last_epoch())));
-    return lrs;
-}
-
-// ---- CosineAnnealingLR -------------------------------------------------------------------
-
-CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, Options options)
-    : LRScheduler(optimizer), T_max_(options.T_max), eta_min_(options.eta_min) {
-    if (T_max_ < 1) {
+// CosineAnnealingLR: lr = eta_min + (base_lr - eta_min) * (1 + cos(pi e / T_max)) / 2.
+void check(const CosineAnnealingLROptions& o) {
+    if (o.T_max < 1) {
         throw ValueError("CosineAnnealingLR: T_max must be >= 1 (it has no default), got " +
-                         short_text(T_max_));
+                         short_text(o.T_max));
     }
-    if (!(eta_min_ >= 0)) {
-        throw ValueError("CosineAnnealingLR: eta_min must be >= 0, got " + short_text(eta_min_));
+    if (!(o.eta_min >= 0)) {
+        throw ValueError("CosineAnnealingLR: eta_min must be >= 0, got " + short_text(o.eta_min));
     }
-    initial_step();
 }
-
-std::vector<double> CosineAnnealingLR::get_lr() const {
+double next_lr(const CosineAnnealingLROptions& o, double lr, double base_lr, std::int64_t e) {
     constexpr double pi = std::numbers::pi;
-    auto lrs = group_lrs();
-    const auto e = last_epoch();
-    const double T = static_cast<double>(T_max_);
-    if (e == 0) return lrs;
-    if ((e - 1 - T_max_) % (2 * T_max_) == 0) {
-        // Leaving the minimum, where the ratio below would be 0/0: add the first rise.
-        for (std::size_t g = 0; g < lrs.size(); ++g)
-            lrs[g] = lrs[g] + (base_lrs()[g] - eta_min_) * (1 - std::cos(pi / T)) / 2;
-        return lrs;
-    }
+    const double T = static_cast<double>(o.T_max);
+    if (e == 0) return lr;
+    // Leaving the minimum, where the ratio below would be 0/0: add the first rise.
+    if ((e - 1 - o.T_max) % (2 * o.T_max) == 0)
+        return lr + (base_lr - o.eta_min) * (1 - std::cos(pi / T)) / 2;
     // (lr_e - eta_min) / (lr_{e-1} - eta_min) = (1 + cos(pi e / T)) / (1 + cos(pi (e-1) / T)).
     const double ratio = (1 + std::cos(pi * static_cast<double>(e) / T)) /
                          (1 + std::cos(pi * static_cast<double>(e - 1) / T));
-    for (auto& lr : lrs) lr = ratio * (lr - eta_min_) + eta_min_;
-    return lrs;
+    return ratio * (lr - o.eta_min) + o.eta_min;
+}
+double lr_at(const CosineAnnealingLROptions& o, double base_lr, std::int64_t e) {
+    const double c =
+        std::cos(std::numbers::pi * static_cast<double>(e) / static_cast<double>(o.T_max));
+    return o.eta_min + (base_lr - o.eta_min) * (1 + c) / 2;
 }
 
-std::vector<double> CosineAnnealingLR::closed_form_lr() const {
-    constexpr double pi = std::numbers::pi;
-    std::vector<double> lrs;
-    const double c = std::cos(pi * static_cast<double>(last_epoch()) / static_cast<double>(T_max_));
-    for (double base : base_lrs()) lrs.push_back(eta_min_ + (base - eta_min_) * (1 + c) / 2);
-    return lrs;
-}
-
-// ---- LinearLR ----------------------------------------------------------------------------
-
-LinearLR::LinearLR(Optimizer& optimizer, Options options)
-    : LRScheduler(optimizer),
-      start_factor_(options.start_factor),
-      end_factor_(options.end_factor),
-      total_iters_(options.total_iters) {
-    if (!(start_factor_ > 0 && start_factor_ <= 1)) {
+// LinearLR: lr = base_lr * (start + (end - start) * min(e, total_iters) / total_iters).
+void check(const LinearLROptions& o) {
+    if (!(o.start_factor > 0 && o.start_factor <= 1)) {
         throw ValueError("LinearLR: start_factor must be in (0, 1], got " +
-                         short_text(start_factor_));
+                         short_text(o.start_factor));
     }
-    if (!(end_factor_ >= 0 && end_factor_ <= 1)) {
-        throw ValueError("LinearLR: end_factor must be in [0, 1], got " + short_text(end_factor_));
-    }
-    if (total_iters_ < 1) {
-        throw ValueError("LinearLR: total_iters must be >= 1, got " + short_text(total_iters_));
-    }
+    if (!(o.end_factor >= 0 && o.end_factor <= 1))
+        throw ValueError("LinearLR: end_factor must be in [0, 1], got " + short_text(o.end_factor));
+    if (o.total_iters < 1)
+        throw ValueError("LinearLR: total_iters must be >= 1, got " + short_text(o.total_iters));
+}
+double next_lr(const LinearLROptions& o, double lr, double, std::int64_t e) {
+    if (e == 0) return lr * o.start_factor;
+    if (e > o.total_iters) return lr;
+    // factor_e / factor_{e-1} = 1 + (end - start) / (total * start + (e - 1) * (end - start)).
+    const double d = o.end_factor - o.start_factor;
+    return lr * (1. + d / (static_cast<double>(o.total_iters) * o.start_factor +
+                           static_cast<double>(e - 1) * d));
+}
+double lr_at(const LinearLROptions& o, double base_lr, std::int64_t e) {
+    const double t = static_cast<double>(std::min(o.total_iters, e));
+    return base_lr * (o.start_factor +
+                      (o.end_factor - o.start_factor) * t / static_cast<double>(o.total_iters));
+}
+
+}  // namespace
+
+// ---- FormulaLR: the loop over groups, once ------------------------------------------------
+
+template <class O>
+FormulaLR<O>::FormulaLR(Optimizer& optimizer, Options options)
+    : LRScheduler(optimizer), options_(options) {
+    check(options_);
     initial_step();
 }
 
-std::vector<double> LinearLR::get_lr() const {
-    auto lrs = group_lrs();
-    const auto e = last_epoch();
-    if (e == 0) {
-        for (auto& lr : lrs) lr *= start_factor_;
-        return lrs;
-    }
-    if (e > total_iters_) return lrs;
-    // factor_e / factor_{e-1} = 1 + (end - start) / (total * start + (e - 1) * (end - start)).
-    const double d = end_factor_ - start_factor_;
-    const double ratio = 1. + d / (static_cast<double>(total_iters_) * start_factor_ +
-                                   static_cast<double>(e - 1) * d);
-    for (auto& lr : lrs) lr *= ratio;
+template <class O>
+std::vector<double> FormulaLR<O>::get_lr() const {
+    std::vector<double> lrs = group_lrs();
+    for (std::size_t g = 0; g < lrs.size(); ++g)
+        lrs[g] = next_lr(options_, lrs[g], base_lrs()[g], last_epoch());
     return lrs;
 }
 
-std::vector<double> LinearLR::closed_form_lr() const {
+template <class O>
+std::vector<double> FormulaLR<O>::closed_form_lr() const {
     std::vector<double> lrs;
-    const double t = static_cast<double>(std::min(total_iters_, last_epoch()));
-    for (double base : base_lrs()) {
-        lrs.push_back(base * (start_factor_ + (end_factor_ - start_factor_) * t /
-                                                  static_cast<double>(total_iters_)));
-    }
+    for (double base : base_lrs()) lrs.push_back(lr_at(options_, base, last_epoch()));
     return lrs;
 }
+
+template <class O>
+std::string FormulaLR<O>::name() const {
+    return schedule_name<O>;
+}
+
+template class FormulaLR<StepLROptions>;
+template class FormulaLR<ExponentialLROptions>;
+template class FormulaLR<CosineAnnealingLROptions>;
+template class FormulaLR<LinearLROptions>;
 
 // ---- SequentialLR ------------------------------------------------------------------------
 

@@ -76,91 +76,63 @@ class LRScheduler {
     std::uint64_t serial_;  // construction order, so SequentialLR finds the first one made
 };
 
+// A schedule given by a formula for each group's lr: PyTorch's recursive ("chainable") form,
+// from the group's lr at the epoch before, and the closed form, from its base lr. StepLR,
+// ExponentialLR, CosineAnnealingLR and LinearLR below are this class with their options: each
+// is its options, their validation and its two formulas (in lr_scheduler.cpp, side by side).
+template <class ScheduleOptions>
+class FormulaLR : public LRScheduler {
+  public:
+    using Options = ScheduleOptions;
+    // Throws ValueError naming the option that is out of its domain or required and missing.
+    explicit FormulaLR(Optimizer& optimizer, Options options = {});
+    const Options& options() const { return options_; }
+
+  protected:
+    std::vector<double> get_lr() const override;
+    std::vector<double> closed_form_lr() const override;
+    std::string name() const override;
+
+  private:
+    Options options_;
+};
+
+// lr = base_lr * gamma^floor(epoch / step_size).
 struct StepLROptions {
     std::int64_t step_size = 0;  // required: epochs between two decays
     double gamma = 0.1;
 };
+using StepLR = FormulaLR<StepLROptions>;
 
-// lr = base_lr * gamma^floor(epoch / step_size).
-class StepLR : public LRScheduler {
-  public:
-    using Options = StepLROptions;
-    StepLR(Optimizer& optimizer, Options options);
-
-  protected:
-    std::vector<double> get_lr() const override;
-    std::vector<double> closed_form_lr() const override;
-    std::string name() const override { return "StepLR"; }
-
-  private:
-    std::int64_t step_size_;
-    double gamma_;
-};
-
+// lr = base_lr * gamma^epoch.
 struct ExponentialLROptions {
     double gamma = std::numeric_limits<double>::quiet_NaN();  // required
 };
-
-// lr = base_lr * gamma^epoch.
-class ExponentialLR : public LRScheduler {
-  public:
-    using Options = ExponentialLROptions;
-    ExponentialLR(Optimizer& optimizer, Options options);
-
-  protected:
-    std::vector<double> get_lr() const override;
-    std::vector<double> closed_form_lr() const override;
-    std::string name() const override { return "ExponentialLR"; }
-
-  private:
-    double gamma_;
-};
-
-struct CosineAnnealingLROptions {
-    std::int64_t T_max = 0;  // required: epochs of the half cosine
-    double eta_min = 0.0;
-};
+using ExponentialLR = FormulaLR<ExponentialLROptions>;
 
 // lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2: half a cosine from
 // base_lr down to eta_min over T_max epochs; beyond T_max it rises again (period 2 T_max),
 // as PyTorch's does.
-class CosineAnnealingLR : public LRScheduler {
-  public:
-    using Options = CosineAnnealingLROptions;
-    CosineAnnealingLR(Optimizer& optimizer, Options options);
-
-  protected:
-    std::vector<double> get_lr() const override;
-    std::vector<double> closed_form_lr() const override;
-    std::string name() const override { return "CosineAnnealingLR"; }
-
-  private:
-    std::int64_t T_max_;
-    double eta_min_;
+struct CosineAnnealingLROptions {
+    std::int64_t T_max = 0;  // required: epochs of the half cosine
+    double eta_min = 0.0;
 };
+using CosineAnnealingLR = FormulaLR<CosineAnnealingLROptions>;
 
+// lr = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters): a linear
+// warm-up from start_factor * base_lr to end_factor * base_lr, constant afterwards.
 struct LinearLROptions {
     double start_factor = 1.0 / 3;
     double end_factor = 1.0;
     std::int64_t total_iters = 5;
 };
+using LinearLR = FormulaLR<LinearLROptions>;
 
-// lr = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters): a linear
-// warm-up from start_factor * base_lr to end_factor * base_lr, constant afterwards.
-class LinearLR : public LRScheduler {
-  public:
-    using Options = LinearLROptions;
-    explicit LinearLR(Optimizer& optimizer, Options options = {});
-
-  protected:
-    std::vector<double> get_lr() const override;
-    std::vector<double> closed_form_lr() const override;
-    std::string name() const override { return "LinearLR"; }
-
-  private:
-    double start_factor_, end_factor_;
-    std::int64_t total_iters_;
-};
+// Built once, in lr_scheduler.cpp, with the formulas.
+extern template class FormulaLR<StepLROptions>;
+extern template class FormulaLR<ExponentialLROptions>;
+extern template class FormulaLR<CosineAnnealingLROptions>;
+extern template class FormulaLR<LinearLROptions>;
 
 struct SequentialLROptions {
     std::vector<std::reference_wrapper<LRScheduler>> schedulers{};
