@@ -9,9 +9,15 @@ A fenced block preceded by a marker line is an output block:
                                                      the prompt given as "prompt=REGEX")
     <!-- output: session prompt=step \\d+/\\d+ > -->   (the prompt is matched with or
                                                      without the space after it)
+    <!-- output within 3%: CMD -->                  numbers with a decimal point may differ
+                                                     from the text's by up to 3% (a run whose
+                                                     last digits follow the CPU's BLAS kernels)
 A line "..." (indented or not) stands for any number of lines; every other run of lines must
 appear in the output as consecutive lines, the runs in order. Durations ("1.0s", "12.5 s")
-are compared as "<time>". Commands run through the shell in a scratch folder where `build`
+are compared as "<time>". The text between numbers and every whole number (counts, shapes,
+epochs) must match exactly. A number with a decimal point may differ by 2 in its last printed
+digit, or by a millionth of its value (a few float32 roundings): OpenBLAS picks its kernels by
+CPU, and each kernel set sums in its own order, so another machine rounds differently. Commands run through the shell in a scratch folder where `build`
 is the build folder and `examples`, `docs` the repository's, so the text's own commands run.
 
 usage: check_doc_outputs.py FILE.md SOURCE_DIR BUILD_DIR [BLOCK_INDEX]
@@ -21,13 +27,15 @@ import re
 import subprocess
 import sys
 import tempfile
+from decimal import Decimal
 
-MARKER = re.compile(r"^<!-- output: (.*?) -->$")
+MARKER = re.compile(r"^<!-- output(?: within (\d+(?:\.\d+)?)%)?: (.*?) -->$")
+DECIMAL = re.compile(r"-?\d+\.\d+(?:[eE][-+]?\d+)?")
 DURATION = re.compile(r"\b\d+(\.\d+)? ?s\b")
 
 
 def output_blocks(path):
-    """(line number, marker text, block lines) for every marked block."""
+    """(line number, marker text, relative tolerance, block lines) for every marked block."""
     lines = open(path, encoding="utf-8").read().split("\n")
     blocks = []
     for i, line in enumerate(lines):
@@ -39,12 +47,29 @@ def output_blocks(path):
         end = i + 2
         while end < len(lines) and not lines[end].startswith("```"):
             end += 1
-        blocks.append((i + 1, m.group(1), lines[i + 2:end]))
+        relative = Decimal(m.group(1)) / 100 if m.group(1) else Decimal(0)
+        blocks.append((i + 1, m.group(2), relative, lines[i + 2:end]))
     return blocks
 
 
 def normalise(line):
     return DURATION.sub("<time>", line.rstrip())
+
+
+def decimals_close(want, got, relative):
+    """Compared as decimal text, so that 0.4297 against 0.4295 is exactly 2 units apart."""
+    a, b = Decimal(want), Decimal(got)
+    unit = Decimal(1).scaleb(a.as_tuple().exponent)  # one unit in the last printed digit
+    allowed = max(2 * unit, abs(a) * Decimal("1e-6"), abs(a) * Decimal(relative))
+    return abs(a - b) <= allowed
+
+
+def same_line(want, got, relative):
+    """The same text and whole numbers; decimals close (see the module's docstring)."""
+    if DECIMAL.split(want) != DECIMAL.split(got):
+        return False
+    return all(decimals_close(a, b, relative)
+               for a, b in zip(DECIMAL.findall(want), DECIMAL.findall(got)))
 
 
 def run(command, stdin_text, workdir):
@@ -67,7 +92,7 @@ def echo_input(output, prompt, inputs):
     return "".join(shown)
 
 
-def expect(block, actual, where):
+def expect(block, actual, where, relative):
     """Every run of block lines between '...' lines appears in actual, in order."""
     got = [normalise(line) for line in actual.split("\n")]
     runs, current = [], []
@@ -81,7 +106,8 @@ def expect(block, actual, where):
     at = 0
     for run_lines in (r for r in runs if r):
         found = next((i for i in range(at, len(got) - len(run_lines) + 1)
-                      if got[i:i + len(run_lines)] == run_lines), None)
+                      if all(same_line(w, g, relative)
+                             for w, g in zip(run_lines, got[i:i + len(run_lines)]))), None)
         if found is None:
             sys.exit(f"{where}: these lines are not in the output (after line {at + 1}):\n  "
                      + "\n  ".join(run_lines) + "\n--- the output was:\n" + actual)
@@ -115,7 +141,7 @@ def main():
         for folder in ("examples", "docs"):
             os.symlink(os.path.join(os.path.abspath(source), folder),
                        os.path.join(workdir, folder))
-        for index, (line_no, marker, block) in enumerate(blocks):
+        for index, (line_no, marker, relative, block) in enumerate(blocks):
             if only is not None and index != only:
                 continue
             where = f"{md}:{line_no}"
@@ -126,9 +152,9 @@ def main():
                     out = run(command, "\n".join(inputs) + "\n" if inputs else "", workdir)
                     if prompt:
                         out = echo_input(out, prompt, inputs)
-                    expect(lines, out, f"{where} ($ {command})")
+                    expect(lines, out, f"{where} ($ {command})", relative)
             else:
-                expect(block, run(marker, "", workdir), f"{where} ({marker})")
+                expect(block, run(marker, "", workdir), f"{where} ({marker})", relative)
             print(f"{where}: the output shown is what '{marker}' prints")
 
 
