@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <tuple>
 #include <xtensor/xarray.hpp>
 #include <xtensor/xassign.hpp>
 #include <xtensor/xnoalias.hpp>
@@ -26,7 +28,29 @@ std::size_t parallel_parts(std::size_t n, std::size_t min_per_part);
 
 namespace detail {
 extern std::atomic<int> pool_threads;  // 0 before set_num_threads, then its n
+
+// At most the number of elements of e, found without its broadcast shape: an xfunction works
+// that out (and keeps it) on the first call to shape(), some 60 instructions that a recorded
+// scalar op paid once more at 2 threads than at 1. A broadcast's size is at most the product of
+// its operands' sizes (saturated at SIZE_MAX).
+template <class E>
+std::size_t size_bound(const E& e) {
+    if constexpr (requires { e.arguments(); }) {
+        return std::apply(
+            [](const auto&... operand) {
+                std::size_t n = 1;
+                const auto times = [&n](std::size_t k) {
+                    if (__builtin_mul_overflow(n, k, &n)) n = SIZE_MAX;
+                };
+                (times(size_bound(operand)), ...);
+                return n;
+            },
+            e.arguments());
+    } else {
+        return e.size();
+    }
 }
+}  // namespace detail
 
 // Elementwise work is split from this many elements a thread: a memory-bound add of 2^16
 // floats takes about 10 us here, a handoff to a thread a few.
@@ -41,7 +65,8 @@ template <class T, class E>
 void assign_elementwise(xt::xarray<T>& out, const E& e) {
     using Traits = xt::xassign_traits<xt::xarray<T>, E>;
     if constexpr (Traits::simd_linear_assign()) {
-        if (detail::pool_threads.load(std::memory_order_relaxed) > 1) {
+        if (detail::pool_threads.load(std::memory_order_relaxed) > 1 &&
+            detail::size_bound(e) >= 2 * kMinElementsPerThread) {
             const auto& shape = e.shape();
             const std::size_t n = xt::compute_size(shape);
             if (n >= 2 * kMinElementsPerThread) {
