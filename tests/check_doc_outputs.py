@@ -17,8 +17,9 @@ appear in the output as consecutive lines, the runs in order. Durations ("1.0s",
 are compared as "<time>". The text between numbers and every whole number (counts, shapes,
 epochs) must match exactly. A number with a decimal point may differ by 2 in its last printed
 digit, or by a millionth of its value (a few float32 roundings): OpenBLAS picks its kernels by
-CPU, and each kernel set sums in its own order, so another machine rounds differently. Commands run through the shell in a scratch folder where `build`
-is the build folder and `examples`, `docs` the repository's, so the text's own commands run.
+CPU, and each kernel set sums in its own order, so another machine rounds differently.
+Commands run through the shell in a scratch folder where `build` is the build folder and
+`examples`, `docs` the repository's, so the text's own commands run.
 
 usage: check_doc_outputs.py FILE.md SOURCE_DIR BUILD_DIR [BLOCK_INDEX]
 """
