@@ -61,7 +61,7 @@ def decimals_close(want, got, relative):
     """Compared as decimal text, so that 0.4297 against 0.4295 is exactly 2 units apart."""
     a, b = Decimal(want), Decimal(got)
     unit = Decimal(1).scaleb(a.as_tuple().exponent)  # one unit in the last printed digit
-    allowed = max(2 * unit, abs(a) * Decimal("1e-6"), abs(a) * Decimal(relative))
+    allowed = max(2 * unit, abs(a) * Decimal("1e-6"), abs(a) * relative)
     return abs(a - b) <= allowed
 
 
