@@ -141,6 +141,24 @@ TEST_CASE("permutation: Fisher-Yates on Generator::below, the same on every mach
     CHECK(sorted(tg::data::permutation(1000, g)) == iota(1000));
 }
 
+TEST_CASE("permutation: a long shuffle, whose draws are made ahead, is still Fisher-Yates") {
+    // The same script: the first and last entries and a checksum of the whole order.
+    tg::Generator g(2026);
+    const Rows p = tg::data::permutation(100000, g);
+    CHECK(Rows(p.begin(), p.begin() + 6) == Rows{88604, 1861, 5840, 19053, 80700, 37017});
+    CHECK(Rows(p.end() - 6, p.end()) == Rows{71531, 16166, 80252, 1303, 22398, 1901});
+    std::uint64_t weighted = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) weighted += i * p[i];
+    CHECK(weighted == 249567320646764u);
+    // Every length around the number of draws made ahead, against the plain loop.
+    for (std::size_t n = 2; n <= 40; ++n) {
+        tg::Generator a(n), b(n);
+        Rows plain = iota(n);
+        for (std::size_t i = n; i > 1; --i) std::swap(plain[i - 1], plain[b.below(i)]);
+        CHECK(tg::data::permutation(n, a) == plain);
+    }
+}
+
 // ---- split -------------------------------------------------------------------------------
 
 TEST_CASE("split: sizes, disjoint parts covering every row, seeded") {

@@ -69,6 +69,21 @@ TEST_CASE("Generator::below is uniform and in range") {
     for (int c : counts) CHECK(std::abs(c - 10000) < 400);
 }
 
+TEST_CASE("Generator::below rejects the short last block, even where it is half the range") {
+    // From tests/data/permutation_reference.py: n = 2^63 + 1 rejects about half the draws.
+    tg::Generator g(9);
+    std::vector<std::uint64_t> got;
+    for (int i = 0; i < 6; ++i) got.push_back(g.below((std::uint64_t{1} << 63) + 1));
+    CHECK(got == std::vector<std::uint64_t>{9216123640673850126u, 4352328545201414233u,
+                                            327431547706047100u, 2711129259375962099u,
+                                            406445274952594068u, 5570940126437394032u});
+    tg::Generator h(9);
+    got.clear();
+    for (int i = 0; i < 3; ++i) got.push_back(h.below(UINT64_MAX));
+    CHECK(got == std::vector<std::uint64_t>{9564989169851117143u, 9216123640673850126u,
+                                            16131130373544109587u});
+}
+
 TEST_CASE("printing is readable") {
     std::ostringstream os;
     os << tg::tensor({{1, -2.5}, {3, 4}}, tg::f64);

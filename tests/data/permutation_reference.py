@@ -77,3 +77,13 @@ if __name__ == "__main__":
     for epoch in (0, 1, 5):
         seed = splitmix64(splitmix64(7) ^ epoch)
         print(f"DataLoader seed 7, epoch {epoch}, 10 rows:", permutation(10, MT19937_64(seed)))
+    # A shuffle long enough for the C++ side's draws made ahead (kAhead) to matter: its first
+    # and last entries and a checksum of all of it.
+    p = permutation(100000, MT19937_64(2026))
+    print("permutation(100000, Generator(2026)): first", p[:6], "last", p[-6:],
+          "sum of i * p[i]:", sum(i * v for i, v in enumerate(p)))
+    # below for n just above 2^63, where about half the draws are rejected, and for 2^64 - 1.
+    e = MT19937_64(9)
+    print("Generator(9): below(2^63 + 1) x 6:", [below(e, (1 << 63) + 1) for _ in range(6)])
+    e = MT19937_64(9)
+    print("Generator(9): below(2^64 - 1) x 3:", [below(e, MASK) for _ in range(3)])
