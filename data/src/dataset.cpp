@@ -22,7 +22,15 @@ constexpr std::size_t kLargeSourceBytes = std::size_t(32) << 20;
 constexpr std::size_t kMinRowsPerThread = 32;
 constexpr std::size_t kMinBytesPerThread = std::size_t(64) << 10;
 
-// Rows idx of a row-major array: one memcpy per row, so only the chosen rows are touched.
+// How many rows ahead gather_rows asks for: far enough to overlap several misses, near enough
+// that the prefetched lines are still cached when their row is copied.
+constexpr std::size_t kPrefetchRows = 8;
+
+// Rows idx of a row-major array: one memcpy per row, so only the chosen rows are touched. The
+// first and last line of the row kPrefetchRows ahead are prefetched: each row is a cache miss,
+// and waiting for them one at a time made logistic regression's epoch (2M rows of 80 bytes)
+// 0.19 s, 0.13 s with the misses overlapped (the hardware prefetcher follows the lines within
+// a longer row by itself).
 template <class T>
 Tensor gather_rows(const xt::xarray<T>& a, const std::vector<std::size_t>& idx) {
     Shape shape = a.shape();
@@ -33,8 +41,14 @@ Tensor gather_rows(const xt::xarray<T>& a, const std::vector<std::size_t>& idx) 
     T* dst = out.data();
     const T* src = a.data();
     const auto copy = [&](std::size_t begin, std::size_t end) {
-        for (std::size_t i = begin; i < end; ++i)
+        for (std::size_t i = begin; i < end; ++i) {
+            if (i + kPrefetchRows < end) {
+                const T* ahead = src + idx[i + kPrefetchRows] * row;
+                __builtin_prefetch(ahead);
+                __builtin_prefetch(ahead + row - 1);
+            }
             std::memcpy(dst + i * row, src + idx[i] * row, row * sizeof(T));
+        }
     };
     if (a.size() * sizeof(T) < kLargeSourceBytes) {
         copy(0, idx.size());
