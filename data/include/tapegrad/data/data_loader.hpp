@@ -82,6 +82,7 @@ class DataLoader {
     Dataset data_;
     DataLoaderOptions options_;
     std::vector<std::size_t> order_;
+    std::uint64_t order_epoch_ = 0;  // the epoch whose order order_ holds
     std::uint64_t next_epoch_ = 0;
 };
 
