@@ -3,6 +3,7 @@
 // freed on another (the per-thread caches hand blocks across; under ASan and TSan the caches
 // are off, so these tests then check the plain path).
 #include <cstdint>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -101,4 +102,27 @@ TEST_CASE("blocks freed on another thread are reused there, none overlapping ano
         worker.join();
         REQUIRE(ok);
     }
+}
+
+TEST_CASE("arrays from 4 MiB start on a 2 MiB boundary, and a freed one serves the next") {
+    // On 2 MiB boundaries the kernel can back them with huge pages (bench/RESULTS.md).
+    tg::ArrayAllocator<unsigned char> alloc;
+    constexpr std::size_t n = 8 << 20;
+    unsigned char* a = alloc.allocate(n);
+    CHECK(reinterpret_cast<std::uintptr_t>(a) % (2 << 20) == 0);
+    CHECK(usable(a, n, 7));
+    // A small block taken while the array lives, as a training step does, must not keep the
+    // array's memory from being whole again: the next array of its size gets the same
+    // memory, not new pages from the kernel (each new huge page is zeroed, 2 MiB at a time).
+    void* small = std::malloc(1000);
+    alloc.deallocate(a, n);
+    unsigned char* b = alloc.allocate(n);
+    CHECK(reinterpret_cast<std::uintptr_t>(b) % (2 << 20) == 0);
+#if !defined(__SANITIZE_ADDRESS__)
+    // (AddressSanitizer's allocator keeps freed memory aside on purpose: nothing is reused.)
+    CHECK(b == a);
+#endif
+    CHECK(usable(b, n, 9));
+    alloc.deallocate(b, n);
+    std::free(small);
 }
