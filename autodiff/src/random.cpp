@@ -33,7 +33,7 @@ std::uint64_t Generator::below(std::uint64_t n) {
     if (n == 0) return 0;
     // Rejection of the short last block makes every value equally likely. The block is shorter
     // than n, so a draw below UINT64_MAX - n + 1 is kept without working out its limit (a
-    // 64-bit division: half the cost of a shuffle's draw).
+    // 64-bit division, which a shuffle of 2M rows would otherwise pay 2M times).
     std::uint64_t x = engine_();
     if (x > UINT64_MAX - n) {
         const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;

@@ -29,7 +29,7 @@ constexpr std::size_t kPrefetchRows = 8;
 // Rows idx of a row-major array: one memcpy per row, so only the chosen rows are touched. The
 // first and last line of the row kPrefetchRows ahead are prefetched: each row is a cache miss,
 // and waiting for them one at a time made logistic regression's epoch (2M rows of 80 bytes)
-// 0.19 s, 0.13 s with the misses overlapped (the hardware prefetcher follows the lines within
+// 0.18 s, 0.13 s with the misses overlapped (the hardware prefetcher follows the lines within
 // a longer row by itself).
 template <class T>
 Tensor gather_rows(const xt::xarray<T>& a, const std::vector<std::size_t>& idx) {
@@ -153,7 +153,7 @@ std::vector<std::size_t> permutation(std::size_t n, Generator& gen) {
     // Fisher-Yates: position i - 1 takes a uniformly chosen element of p[0..i-1]. The draws
     // depend on the generator alone, not on p, so each is made kAhead swaps early and the
     // element it picks is prefetched: once p outgrows the caches (2M rows: 16 MB) every pick is
-    // a cache miss, and waiting for them one at a time was most of the time of a shuffle.
+    // a cache miss, which the swap would otherwise wait for.
     constexpr std::size_t kAhead = 16;
     std::size_t ahead[kAhead];
     auto draw = [&](std::size_t i) {  // the pick for position i - 1, or nothing once i < 2
