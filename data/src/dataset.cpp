@@ -156,8 +156,7 @@ std::vector<std::size_t> permutation(std::size_t n, Generator& gen) {
     // a cache miss, which the swap would otherwise wait for.
     constexpr std::size_t kAhead = 16;
     std::size_t ahead[kAhead];
-    auto draw = [&](std::size_t i) {  // the pick for position i - 1, or nothing once i < 2
-        if (i < 2) return;
+    auto draw = [&](std::size_t i) {  // the pick for position i - 1 (i >= 2)
         const std::size_t j = gen.below(i);
         __builtin_prefetch(p.data() + j, 1);
         ahead[i % kAhead] = j;
@@ -165,7 +164,7 @@ std::vector<std::size_t> permutation(std::size_t n, Generator& gen) {
     for (std::size_t i = n; i > 1 && i + kAhead > n; --i) draw(i);
     for (std::size_t i = n; i > 1; --i) {
         const std::size_t j = ahead[i % kAhead];
-        if (i > kAhead) draw(i - kAhead);
+        if (i > kAhead + 1) draw(i - kAhead);
         std::swap(p[i - 1], p[j]);
     }
     return p;

@@ -5,7 +5,7 @@ Run: /usr/bin/python3 tests/data/permutation_reference.py
 (standard library only; Python 3.11). It re-implements, from their published definitions,
 MT19937-64 (Matsumoto and Nishimura, the engine std::mt19937_64 specifies), tapegrad's
 Generator::below (rejection of the short last block, then x % n), the Fisher-Yates shuffle of
-tapegrad::nn::permutation and the epoch seed of DataLoader
+tapegrad::data::permutation and the epoch seed of DataLoader
 (splitmix64(splitmix64(seed) ^ epoch)). The printed lists are pasted into the test.
 """
 
