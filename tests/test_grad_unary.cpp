@@ -2,6 +2,10 @@
 // shapes (scalar, vector, matrix, batch) and away from kinks where a function has one.
 #include "check.hpp"
 
+#include <cstring>
+#include <limits>
+#include <xtensor/xadapt.hpp>
+
 using namespace testing;
 
 namespace {
@@ -124,6 +128,64 @@ TEST_CASE("elementwise values match the standard library") {
     each(tg::clamp(x, -1.0, 1.0), [](double t) { return std::clamp(t, -1.0, 1.0); });
     each(tg::abs(x), [](double t) { return std::abs(t); });
     each(tg::erf(x), [](double t) { return std::erf(t); });
+}
+
+// tanh's forward is xt::tanh's SIMD form with its branches taken out (ops_unary.cpp): the bits
+// must stay xt::tanh's, and within 1 ulp of tanh in double (float) or long double (double).
+// Every lane pattern of small (< 5/8) and large |x| is met: 2^17 consecutive values from each of
+// a few points with random signs, normal draws, the special values; the length is not a whole
+// number of vectors.
+template <class T>
+void check_tanh_against_xtensor(tg::Dtype dtype) {
+    std::vector<T> values = {T(0),
+                             -T(0),
+                             std::numeric_limits<T>::infinity(),
+                             -std::numeric_limits<T>::infinity(),
+                             std::numeric_limits<T>::quiet_NaN(),
+                             std::numeric_limits<T>::denorm_min(),
+                             T(0.625),
+                             -T(0.625),
+                             std::nextafter(T(0.625), T(0)),
+                             T(9),
+                             T(20),
+                             T(-400)};
+    tg::Generator gen(7);
+    for (T centre : {T(1e-6), T(0.3), T(0.6), T(1.5), T(5)}) {
+        T v = centre;
+        for (int i = 0; i < (1 << 17); ++i) {
+            values.push_back(gen.uniform() < 0.5 ? v : -v);
+            v = std::nextafter(v, T(10));
+        }
+    }
+    for (int i = 0; i < (1 << 18); ++i) values.push_back(static_cast<T>(gen.normal() * 2));
+    values.push_back(T(0.1));
+    REQUIRE(values.size() % 8 != 0);
+    const xt::xarray<T> x = xt::adapt(values, {values.size()});
+    const xt::xarray<T> want = xt::tanh(x);  // xsimd's tanh, branches and all
+    const tg::Tensor result = tg::tanh(tg::Tensor(x));
+    REQUIRE(result.dtype() == dtype);
+    const xt::xarray<T>& got = result.value<T>();
+    REQUIRE(got.shape() == want.shape());
+    std::size_t different = 0, far = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        const T g = got.data()[i], w = want.data()[i];
+        if (std::memcmp(&g, &w, sizeof(T)) != 0 && !(std::isnan(g) && std::isnan(w))) {
+            if (++different <= 3) WARN("x = " << x.data()[i] << ": " << g << " against " << w);
+        }
+        const T exact = static_cast<T>(std::tanh(static_cast<long double>(x.data()[i])));
+        const T ulp =
+            std::max(std::nextafter(exact, T(2)) - exact, exact - std::nextafter(exact, T(-2)));
+        if (!std::isnan(exact) && std::abs(g - exact) > ulp) ++far;
+    }
+    INFO(got.size() << " values");
+    CHECK(different == 0);
+    CHECK(far == 0);
+}
+
+TEST_CASE(
+    "tanh gives xt::tanh's bits and stays within 1 ulp on every mix of small and large values") {
+    check_tanh_against_xtensor<float>(tg::f32);
+    check_tanh_against_xtensor<double>(tg::f64);
 }
 
 TEST_CASE("stable functions stay finite at extreme inputs") {
