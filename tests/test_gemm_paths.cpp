@@ -105,9 +105,10 @@ TEST_CASE("every product path agrees with float64 sums, forward and backward") {
         check_matmul(2, 3, 4, d);       // hand loop
         check_matmul(100, 20, 1, d);    // gemv (one column)
         check_matmul(1, 20, 30, d);     // gemv (one row)
-        check_matmul(67, 13, 10, d);    // tall kernel: 8-row blocks, single rows, a part-vector
+        check_matmul(67, 13, 10, d);    // tall kernel: two vectors, the second a part
         check_matmul(100, 16, 17, d);   // tall kernel: a whole vector and a part
         check_matmul(130, 9, 64, d);    // tall kernel: whole vectors only
+        check_matmul(71, 10, 24, d);    // tall kernel: 6-row blocks of two vectors and of one, 4, 1
         check_matmul(70, 90, 80, d);    // OpenBLAS gemm
         check_linear(67, 13, 10, d);    // forward x·Wᵀ (tall, beta = 1) and dx = g·W (tall)
         check_linear(400, 16, 16, d);   // the tiny MLP's hidden layer

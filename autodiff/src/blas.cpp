@@ -47,27 +47,33 @@ void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T
 
 #ifdef XTENSOR_USE_XSIMD
 // Tall products with few columns (a layer's forward x·Wᵀ and its dx = g·W on a batch of rows):
-// op(B) is packed into k rows of whole vectors (zero-padded), and R rows of C are summed in
-// registers across k. With OPENBLAS_CORETYPE=Haswell, OpenBLAS has no small-matrix kernels and
-// packs both operands: 400x16x16 took 2.8 us there against 2.1 here (1.7-2.6 with its
-// SkylakeX kernels, 2.2 here), and a tiny MLP's step spends a third of its time in products.
-template <class T, int R>
-void tall_rows(std::size_t i0, std::size_t n, std::size_t k, const T* a, const T* bp,
-               std::size_t ldp, T alpha, T beta, T* c) {
+// op(B) is packed into k rows of whole vectors (zero-padded), and a block of R rows by V vectors
+// of C is summed in registers across k. With OPENBLAS_CORETYPE=Haswell, OpenBLAS has no
+// small-matrix kernels and packs both operands: 400x16x16 took 2.8 us there against 2.1 here
+// (1.7-2.6 with its SkylakeX kernels, 2.2 here), and a tiny MLP's step spends a third of its
+// time in products. Every element of C is the same sum in the same order whatever R and V.
+template <class T, int R, int V>
+void tall_block(std::size_t i0, std::size_t j0, std::size_t n, std::size_t k, const T* a,
+                const T* bp, std::size_t ldp, T alpha, T beta, T* c) {
     using B = xsimd::batch<T>;
     constexpr std::size_t W = B::size;
-    for (std::size_t j0 = 0; j0 < n; j0 += W) {
-        B acc[R];
-        for (int r = 0; r < R; ++r) acc[r] = B(T(0));
-        const T* ar = a + i0 * k;
-        for (std::size_t p = 0; p < k; ++p) {
-            const B bv = B::load_aligned(bp + p * ldp + j0);
-            for (int r = 0; r < R; ++r) acc[r] = xsimd::fma(B(ar[r * k + p]), bv, acc[r]);
-        }
-        const std::size_t w = std::min(W, n - j0);
+    B acc[R][V];
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v) acc[r][v] = B(T(0));
+    const T* ar = a + i0 * k;
+    for (std::size_t p = 0; p < k; ++p) {
+        B bv[V];
+        for (int v = 0; v < V; ++v) bv[v] = B::load_aligned(bp + p * ldp + j0 + v * W);
         for (int r = 0; r < R; ++r) {
-            T* cr = c + (i0 + r) * n + j0;
-            B out = acc[r] * B(alpha);
+            const B av(ar[r * k + p]);
+            for (int v = 0; v < V; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+        }
+    }
+    for (int v = 0; v < V; ++v) {
+        const std::size_t j = j0 + v * W, w = std::min(W, n - j);
+        for (int r = 0; r < R; ++r) {
+            T* cr = c + (i0 + r) * n + j;
+            B out = acc[r][v] * B(alpha);
             if (w == W) {
                 if (beta != T(0)) out = xsimd::fma(B::load_unaligned(cr), B(beta), out);
                 out.store_unaligned(cr);
@@ -81,6 +87,18 @@ void tall_rows(std::size_t i0, std::size_t n, std::size_t k, const T* a, const T
     }
 }
 
+// R rows of C: two vectors a pass where there are two (each broadcast of A then feeds two
+// multiply-adds: 400x16x16 2.8 -> 2.5 us, the tiny MLP's forward on 2 inputs 0.70 -> 0.55 us),
+// the last odd vector alone.
+template <class T, int R>
+void tall_rows(std::size_t i0, std::size_t n, std::size_t k, const T* a, const T* bp,
+               std::size_t ldp, T alpha, T beta, T* c) {
+    constexpr std::size_t W = xsimd::batch<T>::size;
+    std::size_t j0 = 0;
+    for (; j0 + W < n; j0 += 2 * W) tall_block<T, R, 2>(i0, j0, n, k, a, bp, ldp, alpha, beta, c);
+    if (j0 < n) tall_block<T, R, 1>(i0, j0, n, k, a, bp, ldp, alpha, beta, c);
+}
+
 // C = alpha·A·op(B) + beta·C, A m x k row-major (not transposed), op(B) k x n.
 template <class T>
 void tall_gemm(bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
@@ -92,8 +110,12 @@ void tall_gemm(bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, co
     T* bp = packed.data();
     for (std::size_t p = 0; p < k; ++p)
         for (std::size_t j = 0; j < n; ++j) bp[p * ldp + j] = tb ? b[j * k + p] : b[p * n + j];
+    // 16 vector registers: 8 rows of one vector, or 6 rows of two (12 sums, 2 of B, 1 of A).
     std::size_t i = 0;
-    for (; i + 8 <= m; i += 8) tall_rows<T, 8>(i, n, k, a, bp, ldp, alpha, beta, c);
+    if (n <= W)
+        for (; i + 8 <= m; i += 8) tall_rows<T, 8>(i, n, k, a, bp, ldp, alpha, beta, c);
+    else
+        for (; i + 6 <= m; i += 6) tall_rows<T, 6>(i, n, k, a, bp, ldp, alpha, beta, c);
     for (; i + 4 <= m; i += 4) tall_rows<T, 4>(i, n, k, a, bp, ldp, alpha, beta, c);
     for (; i < m; ++i) tall_rows<T, 1>(i, n, k, a, bp, ldp, alpha, beta, c);
 }
@@ -172,7 +194,7 @@ template <class T>
 void threaded_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
                    const T* a, const T* b, T beta, T* c) {
     const std::size_t parts = parallel_parts(m * n * k, kMinMacsPerThread);
-    constexpr std::size_t kAlign = 8;  // whole row blocks of tall_gemm, whole vectors of C
+    constexpr std::size_t kAlign = 8;  // whole vectors of C; rows in eights (few odd rows a part)
     // At least ceil(rows / parts) a part: parallel_for then makes no more parts than the
     // multiply-adds pay for.
     const auto per_part = [parts](std::size_t rows) { return (rows + parts - 1) / parts; };
