@@ -1,6 +1,7 @@
 // Matrix products take one of four paths by shape (autodiff/src/blas.cpp): a hand loop for a
-// few dozen multiply-adds, gemv for one row or one column, a register-blocked kernel for tall
-// products with at most 64 columns (float32), and OpenBLAS's gemm. Each is checked here, forward
+// few dozen multiply-adds, gemv for one row or one column, a register-blocked kernel for
+// products with at most 64 columns, tall (A·B on many rows) or short (Aᵀ·B summed over many
+// rows: the dB of a tall product) (float32), and OpenBLAS's gemm. Each is checked here, forward
 // and backward, in both dtypes, against sums computed in float64 by plain loops.
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,6 +110,7 @@ TEST_CASE("every product path agrees with float64 sums, forward and backward") {
         check_matmul(100, 16, 17, d);   // tall kernel: a whole vector and a part
         check_matmul(130, 9, 64, d);    // tall kernel: whole vectors only
         check_matmul(71, 10, 24, d);    // tall kernel: 6-row blocks of two vectors and of one, 4, 1
+        check_matmul(90, 17, 5, d);     // tall: 8-row blocks; short dB: 8-row blocks, 1 row
         check_matmul(70, 90, 80, d);    // OpenBLAS gemm
         check_linear(67, 13, 10, d);    // forward x·Wᵀ (tall, beta = 1) and dx = g·W (tall)
         check_linear(400, 16, 16, d);   // the tiny MLP's hidden layer

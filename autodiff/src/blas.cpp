@@ -46,43 +46,55 @@ void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T
 }
 
 #ifdef XTENSOR_USE_XSIMD
-// Tall products with few columns (a layer's forward x·Wᵀ and its dx = g·W on a batch of rows):
-// op(B) is packed into k rows of whole vectors (zero-padded), and a block of R rows by V vectors
-// of C is summed in registers across k. With OPENBLAS_CORETYPE=Haswell, OpenBLAS has no
-// small-matrix kernels and packs both operands: 400x16x16 took 2.8 us there against 2.1 here
-// (1.7-2.6 with its SkylakeX kernels, 2.2 here), and a tiny MLP's step spends a third of its
-// time in products. Every element of C is the same sum in the same order whatever R and V.
+// Products whose C has few columns, summed in registers: a block of R rows by V vectors of C is
+// summed across k, each element the same sum in the same order whatever R and V. Two kinds:
+// tall, A·op(B) on many rows (a layer's forward x·Wᵀ and its dx = g·W on a batch), and short,
+// Aᵀ·B over many rows (a weight's gradient gᵀ·x on a batch). With OPENBLAS_CORETYPE=Haswell,
+// OpenBLAS has no small-matrix kernels and packs both operands: 400x16x16 took 2.8 us there
+// against 2.1 here (1.7-2.6 with its SkylakeX kernels, 2.2 here), and a tiny MLP's step spends
+// a third of its time in products.
+template <class T>
+struct BlockedProduct {
+    const T* a;
+    std::size_t a_row, a_step;  // element (i, p) of op(A) at a[i·a_row + p·a_step]
+    const T* b;
+    std::size_t ldb;  // row p of op(B) at b + p·ldb, readable in whole vectors
+    std::size_t n, k;
+    T alpha, beta;
+    T* c;  // m x n, row-major
+};
+
 template <class T, int R, int V>
-void tall_block(std::size_t i0, std::size_t j0, std::size_t n, std::size_t k, const T* a,
-                const T* bp, std::size_t ldp, T alpha, T beta, T* c) {
+void blocked_rows(const BlockedProduct<T>& o, std::size_t i0, std::size_t j0) {
     using B = xsimd::batch<T>;
     constexpr std::size_t W = B::size;
     B acc[R][V];
     for (int r = 0; r < R; ++r)
         for (int v = 0; v < V; ++v) acc[r][v] = B(T(0));
-    const T* ar = a + i0 * k;
-    for (std::size_t p = 0; p < k; ++p) {
+    const T* ai = o.a + i0 * o.a_row;
+    for (std::size_t p = 0; p < o.k; ++p) {
         B bv[V];
-        for (int v = 0; v < V; ++v) bv[v] = B::load_aligned(bp + p * ldp + j0 + v * W);
+        for (int v = 0; v < V; ++v) bv[v] = B::load_unaligned(o.b + p * o.ldb + j0 + v * W);
+        const T* ap = ai + p * o.a_step;
         for (int r = 0; r < R; ++r) {
-            const B av(ar[r * k + p]);
+            const B av(ap[r * o.a_row]);
             for (int v = 0; v < V; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
         }
     }
     for (int v = 0; v < V; ++v) {
-        const std::size_t j = j0 + v * W, w = std::min(W, n - j);
+        const std::size_t j = j0 + v * W, w = std::min(W, o.n - j);
         for (int r = 0; r < R; ++r) {
-            T* cr = c + (i0 + r) * n + j;
-            B out = acc[r][v] * B(alpha);
+            T* cr = o.c + (i0 + r) * o.n + j;
+            B out = acc[r][v] * B(o.alpha);
             if (w == W) {
-                if (beta != T(0)) out = xsimd::fma(B::load_unaligned(cr), B(beta), out);
+                if (o.beta != T(0)) out = xsimd::fma(B::load_unaligned(cr), B(o.beta), out);
                 out.store_unaligned(cr);
                 continue;
             }
             alignas(64) T part[W];
             out.store_aligned(part);
             for (std::size_t l = 0; l < w; ++l)
-                cr[l] = beta == T(0) ? part[l] : part[l] + beta * cr[l];
+                cr[l] = o.beta == T(0) ? part[l] : part[l] + o.beta * cr[l];
         }
     }
 }
@@ -91,37 +103,44 @@ void tall_block(std::size_t i0, std::size_t j0, std::size_t n, std::size_t k, co
 // multiply-adds: 400x16x16 2.8 -> 2.5 us, the tiny MLP's forward on 2 inputs 0.70 -> 0.55 us),
 // the last odd vector alone.
 template <class T, int R>
-void tall_rows(std::size_t i0, std::size_t n, std::size_t k, const T* a, const T* bp,
-               std::size_t ldp, T alpha, T beta, T* c) {
+void blocked_rows(const BlockedProduct<T>& o, std::size_t i0) {
     constexpr std::size_t W = xsimd::batch<T>::size;
     std::size_t j0 = 0;
-    for (; j0 + W < n; j0 += 2 * W) tall_block<T, R, 2>(i0, j0, n, k, a, bp, ldp, alpha, beta, c);
-    if (j0 < n) tall_block<T, R, 1>(i0, j0, n, k, a, bp, ldp, alpha, beta, c);
+    for (; j0 + W < o.n; j0 += 2 * W) blocked_rows<T, R, 2>(o, i0, j0);
+    if (j0 < o.n) blocked_rows<T, R, 1>(o, i0, j0);
 }
 
-// C = alpha·A·op(B) + beta·C, A m x k row-major (not transposed), op(B) k x n.
+// C = alpha·op(A)·op(B) + beta·C, C m x n.
 template <class T>
-void tall_gemm(bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
-               const T* b, T beta, T* c) {
+void blocked_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha,
+                  const T* a, const T* b, T beta, T* c) {
     constexpr std::size_t W = xsimd::batch<T>::size;
-    const std::size_t ldp = (n + W - 1) / W * W;
-    thread_local std::vector<T, ArrayAllocator<T>> packed;
-    packed.assign(k * ldp, T(0));
-    T* bp = packed.data();
-    for (std::size_t p = 0; p < k; ++p)
-        for (std::size_t j = 0; j < n; ++j) bp[p * ldp + j] = tb ? b[j * k + p] : b[p * n + j];
+    BlockedProduct<T> o{a, ta ? 1 : k, ta ? m : 1, b, n, n, k, alpha, beta, c};
+    // op(B) read in place when its rows are whole vectors; else packed, zero-padded.
+    if (tb || n % W != 0) {
+        thread_local std::vector<T, ArrayAllocator<T>> packed;
+        o.ldb = (n + W - 1) / W * W;
+        packed.assign(k * o.ldb, T(0));
+        for (std::size_t p = 0; p < k; ++p)
+            for (std::size_t j = 0; j < n; ++j)
+                packed[p * o.ldb + j] = tb ? b[j * k + p] : b[p * n + j];
+        o.b = packed.data();
+    }
     // 16 vector registers: 8 rows of one vector, or 6 rows of two (12 sums, 2 of B, 1 of A).
     std::size_t i = 0;
     if (n <= W)
-        for (; i + 8 <= m; i += 8) tall_rows<T, 8>(i, n, k, a, bp, ldp, alpha, beta, c);
+        for (; i + 8 <= m; i += 8) blocked_rows<T, 8>(o, i);
     else
-        for (; i + 6 <= m; i += 6) tall_rows<T, 6>(i, n, k, a, bp, ldp, alpha, beta, c);
-    for (; i + 4 <= m; i += 4) tall_rows<T, 4>(i, n, k, a, bp, ldp, alpha, beta, c);
-    for (; i < m; ++i) tall_rows<T, 1>(i, n, k, a, bp, ldp, alpha, beta, c);
+        for (; i + 6 <= m; i += 6) blocked_rows<T, 6>(o, i);
+    for (; i + 4 <= m; i += 4) blocked_rows<T, 4>(o, i);
+    for (; i < m; ++i) blocked_rows<T, 1>(o, i);
 }
 
-bool is_tall(bool ta, std::size_t m, std::size_t n, std::size_t k) {
-    return !ta && n <= 64 && m >= 64 && m * n * k <= (std::size_t(1) << 18);
+// At most 64 columns and 2^18 multiply-adds; tall: A·op(B) on at least 64 rows; short:
+// Aᵀ·op(B) of at most 64 rows, summed over at least 64.
+bool is_blocked(bool ta, std::size_t m, std::size_t n, std::size_t k) {
+    if (n > 64 || m * n * k > (std::size_t(1) << 18)) return false;
+    return ta ? m <= 64 && k >= 64 : m >= 64;
 }
 #endif
 
@@ -177,7 +196,7 @@ void any_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T a
 #ifdef XTENSOR_USE_XSIMD
     // float32 only: measured there; float64 products stay with OpenBLAS's own kernels.
     if constexpr (std::is_same_v<T, float>) {
-        if (is_tall(ta, m, n, k)) return tall_gemm(tb, m, n, k, alpha, a, b, beta, c);
+        if (is_blocked(ta, m, n, k)) return blocked_gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
     }
 #endif
     full_gemm(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, c, n);
