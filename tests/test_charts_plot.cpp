@@ -476,7 +476,7 @@ TEST_CASE("plot: degenerate data still gives a valid picture") {
 TEST_CASE("plot: legend, colours and marks") {
     tg::charts::LinePlot plot;
     for (int i = 0; i < 12; ++i)
-        plot.add(i == 5 ? "" : "s" + std::to_string(i), {0, 1}, {0, 1.0 * i});
+        plot.add(i == 5 ? "" : std::string("s") + std::to_string(i), {0, 1}, {0, 1.0 * i});
     plot.mark_x(0.5, "half");
     const Parsed p = well_formed(plot.svg());
     coordinates_inside(p, 720, 440);
@@ -484,7 +484,7 @@ TEST_CASE("plot: legend, colours and marks") {
     // Unnamed series are drawn but not listed.
     std::vector<std::string> expected;
     for (int i = 0; i < 12; ++i) {
-        if (i != 5) expected.push_back("s" + std::to_string(i));
+        if (i != 5) expected.push_back(std::string("s") + std::to_string(i));
     }
     CHECK(texts(p, "legend-name") == expected);
 

@@ -217,7 +217,7 @@ struct Stack : nn::Module {
     Stack() {
         for (int i = 0; i < 3; ++i) weights.push_back(tg::ones({2}, tg::f64));
         for (std::size_t i = 0; i < weights.size(); ++i)
-            register_parameter("w" + std::to_string(i), weights[i]);
+            register_parameter(std::string("w").append(std::to_string(i)), weights[i]);
     }
 };
 }  // namespace

@@ -181,7 +181,9 @@ struct Stack {
         Shape s = in[0]->shape();
         const std::vector<std::size_t> len(in.size(), product(s, axis, s.size()));
         const std::size_t outer = product(s, 0, axis);
-        s.insert(s.begin() + static_cast<std::ptrdiff_t>(axis), in.size());
+        s.push_back(0);  // the new axis: what follows it moves one place on
+        std::copy_backward(s.begin() + static_cast<std::ptrdiff_t>(axis), s.end() - 1, s.end());
+        s[axis] = in.size();
         xt::xarray<T> out = xt::xarray<T>::from_shape(s);
         interleave(in, outer, len, out.data());
         return out;
