@@ -129,7 +129,7 @@ void blocked_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
     // 16 vector registers: 8 rows of one vector, or 6 rows of two (12 sums, 2 of B, 1 of A).
     std::size_t i = 0;
     if (n <= W)
-        for (; i + 8 <= m; i += 8) blocked_rows<T, 8>(o, i);
+        for (; i + 8 <= m; i += 8) blocked_rows<T, 8, 1>(o, i, 0);
     else
         for (; i + 6 <= m; i += 6) blocked_rows<T, 6>(o, i);
     for (; i + 4 <= m; i += 4) blocked_rows<T, 4>(o, i);

@@ -119,16 +119,14 @@ struct BranchFreeTanh {
 struct Tanh {
     static constexpr OpInfo info{
         .name = "tanh", .rule = "∂out/∂x = 1 - tanh²(x) = 1 - out²", .elementwise = true};
-#ifdef XTENSOR_USE_XSIMD
     template <class E>
     static auto forward(const E& x) {
+#ifdef XTENSOR_USE_XSIMD
         return xt::xfunction<BranchFreeTanh, const E&>(BranchFreeTanh{}, x);
-    }
 #else
-    static auto forward(const auto& x) {
         return xt::tanh(x);
-    }
 #endif
+    }
     static void backward(auto& c) {
         c.accumulate(0, c.grad() * (1 - c.out() * c.out()));
     }
