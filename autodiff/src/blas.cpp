@@ -81,6 +81,21 @@ void blocked_rows(const BlockedProduct<T>& o, std::size_t i0, std::size_t j0) {
             for (int v = 0; v < V; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
         }
     }
+    // Whole vectors of C straight from the registers. (One loop for both cases, with its
+    // partial-vector exit, made GCC keep the sums on the stack: at k = 1 or 2 the stores took
+    // most of a product's time.)
+    if (j0 + V * W <= o.n) {
+        const B alpha(o.alpha), beta(o.beta);
+        for (int r = 0; r < R; ++r) {
+            T* cr = o.c + (i0 + r) * o.n + j0;
+            for (int v = 0; v < V; ++v) {
+                B out = acc[r][v] * alpha;
+                if (o.beta != T(0)) out = xsimd::fma(B::load_unaligned(cr + v * W), beta, out);
+                out.store_unaligned(cr + v * W);
+            }
+        }
+        return;
+    }
     for (int v = 0; v < V; ++v) {
         const std::size_t j = j0 + v * W, w = std::min(W, o.n - j);
         for (int r = 0; r < R; ++r) {
