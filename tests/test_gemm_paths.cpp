@@ -111,9 +111,11 @@ TEST_CASE("every product path agrees with float64 sums, forward and backward") {
         check_matmul(130, 9, 64, d);    // tall kernel: whole vectors only
         check_matmul(71, 10, 24, d);    // tall kernel: 6-row blocks of two vectors and of one, 4, 1
         check_matmul(90, 17, 5, d);     // tall: 8-row blocks; short dB: 8-row blocks, 1 row
+        check_matmul(100, 24, 3, d);    // short dB of 3 columns as its transpose: 2-row blocks, 1
         check_matmul(70, 90, 80, d);    // OpenBLAS gemm
         check_linear(67, 13, 10, d);    // forward x·Wᵀ (tall, beta = 1) and dx = g·W (tall)
         check_linear(400, 16, 16, d);   // the tiny MLP's hidden layer
+        check_linear(400, 2, 16, d);    // its first layer: dW = gᵀ·x as its transpose, beta = 1
         check_linear(256, 20, 1, d);    // logistic regression: gemv both ways
         check_linear(128, 100, 70, d);  // OpenBLAS gemm
     }

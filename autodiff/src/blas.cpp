@@ -148,7 +148,30 @@ void blocked_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
     else
         for (; i + 6 <= m; i += 6) blocked_rows<T, 6>(o, i);
     for (; i + 4 <= m; i += 4) blocked_rows<T, 4>(o, i);
+    for (; i + 2 <= m; i += 2) blocked_rows<T, 2>(o, i);
     for (; i < m; ++i) blocked_rows<T, 1>(o, i);
+}
+
+// Aᵀ·B whose C has fewer columns than a vector but rows in whole vectors (a weight's gradient
+// gᵀ·x on a layer of two inputs, 16x2x400: 2.2 -> 0.8 us) as Cᵀ = Bᵀ·A, which reads both in
+// place and fills whole vectors, then transposed into C. Each element is the same sum in the
+// same order as in blocked_gemm (fma(a, b, s) = fma(b, a, s)), so the same bits; alpha is 1.
+template <class T>
+void blocked_gemm_transposed(std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b,
+                             T beta, T* c) {
+    thread_local std::vector<T, ArrayAllocator<T>> ct;
+    ct.resize(n * m);
+    blocked_gemm(true, false, n, m, k, T(1), b, a, T(0), ct.data());
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            T& cij = c[i * n + j];
+            cij = beta == T(0) ? ct[j * m + i] : ct[j * m + i] + beta * cij;
+        }
+}
+
+bool is_transposed_short(bool ta, bool tb, std::size_t m, std::size_t n, float alpha) {
+    constexpr std::size_t W = xsimd::batch<float>::size;
+    return ta && !tb && alpha == 1.0f && n < W && m % W == 0;
 }
 
 // At most 64 columns and 2^18 multiply-adds; tall: A·op(B) on at least 64 rows; short:
@@ -211,7 +234,11 @@ void any_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T a
 #ifdef XTENSOR_USE_XSIMD
     // float32 only: measured there; float64 products stay with OpenBLAS's own kernels.
     if constexpr (std::is_same_v<T, float>) {
-        if (is_blocked(ta, m, n, k)) return blocked_gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+        if (is_blocked(ta, m, n, k)) {
+            if (is_transposed_short(ta, tb, m, n, alpha))
+                return blocked_gemm_transposed(m, n, k, a, b, beta, c);
+            return blocked_gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+        }
     }
 #endif
     full_gemm(ta, tb, m, n, k, alpha, a, ta ? m : k, b, tb ? k : n, beta, c, n);
