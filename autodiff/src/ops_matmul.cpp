@@ -131,14 +131,11 @@ struct Linear {
         Shape s = in[0]->shape();
         s.back() = p.n;
         xt::xarray<T> out = xt::xarray<T>::from_shape(s);
-        T* o = out.data();
-        if (in.size() == 3) {
-            const T* b = in[2]->data();  // start from the bias, then add the product (beta = 1)
-            for (std::size_t i = 0; i < p.m; ++i)  // (std::copy: a memmove call per row, 6% of
-                for (std::size_t j = 0; j < p.n; ++j) o[i * p.n + j] = b[j];  // a logreg step)
-        }
-        blas::gemm(false, true, p.m, p.n, p.k, T(1), in[0]->data(), in[1]->data(),
-                   in.size() == 3 ? T(1) : T(0), o);
+        if (in.size() == 3)
+            blas::gemm_bias(p.m, p.n, p.k, in[0]->data(), in[1]->data(), in[2]->data(), out.data());
+        else
+            blas::gemm(false, true, p.m, p.n, p.k, T(1), in[0]->data(), in[1]->data(), T(0),
+                       out.data());
         return out;
     }
     template <class T>
