@@ -299,8 +299,12 @@ void bias_gemm(std::size_t m, std::size_t n, std::size_t k, const T* a, const T*
             return blocked_gemm(false, true, m, n, k, T(1), a, b, T(0), c, bias);
     }
 #endif
-    for (std::size_t i = 0; i < m; ++i)  // (std::copy: a memmove call per row, 6% of
-        for (std::size_t j = 0; j < n; ++j) c[i * n + j] = bias[j];  // a logreg step)
+    if (n == 1) {  // one output (logistic regression): one value down the column
+        std::fill_n(c, m, bias[0]);
+    } else {
+        for (std::size_t i = 0; i < m; ++i)  // (std::copy: a memmove call per row, 6% of
+            for (std::size_t j = 0; j < n; ++j) c[i * n + j] = bias[j];  // a logreg step)
+    }
     threaded_gemm(false, true, m, n, k, T(1), a, b, T(1), c);
 }
 
