@@ -293,6 +293,7 @@ void threaded_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k
 template <class T>
 void bias_gemm(std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b, const T* bias,
                T* c) {
+    if (!bias) return threaded_gemm(false, true, m, n, k, T(1), a, b, T(0), c);
 #ifdef XTENSOR_USE_XSIMD
     if constexpr (std::is_same_v<T, float>) {
         if (m * n * k > kSmallWork && m > 1 && n > 1 && is_blocked(false, m, n, k))

@@ -10,7 +10,8 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha,
           const double* a, const double* b, double beta, double* c);
 
-// C = A·Bᵀ + bias on every row (A m x k, B n x k, bias n): a linear layer's forward x·Wᵀ + b.
+// C = A·Bᵀ + bias on every row (A m x k, B n x k, bias n, or none when null): a linear layer's
+// forward x·Wᵀ + b.
 void gemm_bias(std::size_t m, std::size_t n, std::size_t k, const float* a, const float* b,
                const float* bias, float* c);
 void gemm_bias(std::size_t m, std::size_t n, std::size_t k, const double* a, const double* b,

@@ -131,11 +131,8 @@ struct Linear {
         Shape s = in[0]->shape();
         s.back() = p.n;
         xt::xarray<T> out = xt::xarray<T>::from_shape(s);
-        if (in.size() == 3)
-            blas::gemm_bias(p.m, p.n, p.k, in[0]->data(), in[1]->data(), in[2]->data(), out.data());
-        else
-            blas::gemm(false, true, p.m, p.n, p.k, T(1), in[0]->data(), in[1]->data(), T(0),
-                       out.data());
+        const T* bias = in.size() == 3 ? in[2]->data() : nullptr;
+        blas::gemm_bias(p.m, p.n, p.k, in[0]->data(), in[1]->data(), bias, out.data());
         return out;
     }
     template <class T>
