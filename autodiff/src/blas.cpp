@@ -82,22 +82,27 @@ void blocked_rows(const BlockedProduct<T>& o, std::size_t i0, std::size_t j0) {
             for (int v = 0; v < V; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
         }
     }
-    // Whole vectors of C straight from the registers. (One loop for both cases, with its
-    // partial-vector exit, made GCC keep the sums on the stack: at k = 1 or 2 the stores took
-    // most of a product's time.)
+    // Whole vectors of C straight from the registers, the choice of bias, beta·C or neither
+    // made once for the block. (One loop for whole and partial vectors made GCC keep the sums
+    // on the stack: at k = 1 or 2 the stores took most of a product's time; the choice made
+    // per vector cost those products a fifth more.)
     if (j0 + V * W <= o.n) {
         const B alpha(o.alpha), beta(o.beta);
-        for (int r = 0; r < R; ++r) {
-            T* cr = o.c + (i0 + r) * o.n + j0;
-            for (int v = 0; v < V; ++v) {
-                B out = acc[r][v] * alpha;
-                if (o.bias)
-                    out = out + B::load_unaligned(o.bias + j0 + v * W);
-                else if (o.beta != T(0))
-                    out = xsimd::fma(B::load_unaligned(cr + v * W), beta, out);
-                out.store_unaligned(cr + v * W);
-            }
-        }
+        const auto each = [&](auto with) {
+            for (int r = 0; r < R; ++r)
+                for (int v = 0; v < V; ++v) {
+                    T* cr = o.c + (i0 + r) * o.n + j0 + v * W;
+                    with(acc[r][v] * alpha, cr, j0 + v * W).store_unaligned(cr);
+                }
+        };
+        if (o.bias)
+            each([&](B out, T*, std::size_t j) { return out + B::load_unaligned(o.bias + j); });
+        else if (o.beta != T(0))
+            each([&](B out, T* cr, std::size_t) {
+                return xsimd::fma(B::load_unaligned(cr), beta, out);
+            });
+        else
+            each([](B out, T*, std::size_t) { return out; });
         return;
     }
     for (int v = 0; v < V; ++v) {
@@ -162,7 +167,7 @@ void blocked_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
 }
 
 // Aᵀ·B whose C has fewer columns than a vector but rows in whole vectors (a weight's gradient
-// gᵀ·x on a layer of two inputs, 16x2x400: 2.2 -> 0.8 us) as Cᵀ = Bᵀ·A, which reads both in
+// gᵀ·x on a layer of two inputs, 16x2x400: 2.3 -> 0.55 us) as Cᵀ = Bᵀ·A, which reads both in
 // place and fills whole vectors, then transposed into C. Each element is the same sum in the
 // same order as in blocked_gemm (fma(a, b, s) = fma(b, a, s)), so the same bits; alpha is 1.
 template <class T>
